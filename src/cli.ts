@@ -26,8 +26,13 @@ function report(e: unknown): number {
   return ExitCode.unexpected;
 }
 
+/** `-v`, `-vv`, `-vvv` as Ansible users type them → `--verbose=N` (oclif does not count flags). */
+function expandVerbosity(argv: string[]): string[] {
+  return argv.map((a) => (/^-v+$/.test(a) ? `--verbose=${a.length - 1}` : a));
+}
+
 try {
-  await run(process.argv.slice(2), import.meta.url);
+  await run(expandVerbosity(process.argv.slice(2)), import.meta.url);
   await flush();
 } catch (e) {
   process.exitCode = report(e);

@@ -22,3 +22,20 @@ export interface ProjectFlagValues {
   'vault-id'?: string[];
   'ask-vault-pass'?: boolean;
 }
+
+/** Flags of everything that runs tasks (playbook, steps, exec). */
+export const runFlags = {
+  limit: Flags.string({ char: 'l', description: 'further limit hosts: group, host, a:b, a:&b, a:!b, g[0:2], web*, ~regex' }),
+  tags: Flags.string({ char: 't', multiple: true, description: 'only tasks with these tags (comma separated or repeated)' }),
+  'skip-tags': Flags.string({ multiple: true, description: 'skip tasks with these tags' }),
+  check: Flags.boolean({ char: 'C', description: 'check mode: report what would change, change nothing' }),
+  diff: Flags.boolean({ char: 'D', description: 'show the differences in files being changed' }),
+  verbose: Flags.integer({ description: 'verbosity (-v, -vv, -vvv): results, task paths, commands run', default: 0, min: 0, max: 4 }),
+  forks: Flags.integer({ char: 'f', description: 'hosts worked on in parallel (default: run.cfg forks)', min: 1 }),
+};
+
+export const playbookFlags = {
+  ...projectFlags,
+  ...runFlags,
+  'start-at-task': Flags.string({ description: 'start at the task with this name (or file:line)' }),
+};

@@ -3,7 +3,17 @@
  * `./run ping` fast. Keys are command ids; a space in the CLI is a colon here ("vault view" → "vault:view").
  */
 import Config from './config.js';
+import Inventory from './inventory.js';
+import Ping from './ping.js';
+import Playbook from './playbook.js';
+import Vars from './vars.js';
+import { VAULT_COMMANDS } from './vault/index.js';
 
 export const COMMANDS = {
   config: Config,
+  inventory: Inventory,
+  ping: Ping,
+  playbook: Playbook,
+  vars: Vars,
+  ...VAULT_COMMANDS,
 };

@@ -56,9 +56,9 @@ export function pyJson(v: unknown, indent?: number, depth = 0): string {
 }
 
 /** A result as Ansible prints it: internal `_…` keys dropped; indented when verbose (-vvv) or the module asks. */
-function shownResult(r: Record<string, unknown>, verbosity: number): string {
+function shownResult(r: Record<string, unknown>, verbosity: number, action?: string): string {
   const clean: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) if (!k.startsWith('_')) clean[k] = v;
+  for (const [k, v] of Object.entries(r)) if (!k.startsWith('_') && !(k === 'changed' && action === 'debug')) clean[k] = v;
   return pyJson(clean, verbosity >= 3 || r._verbose_always ? 4 : undefined);
 }
 
@@ -89,7 +89,7 @@ export class ConsoleRenderer {
         const who = e.delegatedTo && e.delegatedTo !== e.host ? `[${e.host} -> ${e.delegatedTo}]` : `[${e.host}]`;
         const item = e.item !== undefined ? ` => (item=${e.item})` : '';
         if (this.opts.verbosity >= 3 && e.commands?.length) for (const c of e.commands) this.write(ch.blue(`<${e.host}> EXEC ${c}`));
-        const res = this.opts.verbosity >= 1 || e.result._verbose_always ? ` => ${shownResult(e.result, this.opts.verbosity)}` : '';
+        const res = this.opts.verbosity >= 1 || e.result._verbose_always ? ` => ${shownResult(e.result, this.opts.verbosity, e.task.action)}` : '';
         switch (e.status) {
           case 'ok':
             this.write(ch.green(`ok: ${who}${item}${res}`));
