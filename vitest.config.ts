@@ -2,7 +2,6 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // the machine has 2 cores: at most two test files at once (integration files start real sshd fleets)
     fileParallelism: true,
     maxWorkers: 2,

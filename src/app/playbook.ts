@@ -36,16 +36,23 @@ export interface PlaybookRunOptions {
   listeners?: Listener[];
   project?: Project;
   onlyHosts?: string[];
+  initialNotified?: Record<string, string[]>;
+  startAtTask?: string;
 }
 
 const splitList = (v?: string[]): string[] | undefined => (v?.length ? v.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : undefined);
 
+/** Load a playbook with the runner's modules and the project's extra vars (for templated import names). */
+export function loadProjectPlaybook(project: Project, path: string): ReturnType<typeof loadPlaybook> {
+  const extra: Record<string, unknown> = {};
+  for (const l of project.extraLayers) for (const [k, d] of l.vars) extra[k] = d.value;
+  return loadPlaybook(path, { modules: moduleSpecs(), extraVars: extra });
+}
+
 export async function runPlaybookFile(file: string, flags: PlaybookFlags, o: PlaybookRunOptions): Promise<RunOutcome & { logDir: string }> {
   const project = o.project ?? (await openProject(flags));
   const path = resolve(file);
-  const extra: Record<string, unknown> = {};
-  for (const l of project.extraLayers) for (const [k, d] of l.vars) extra[k] = d.value;
-  const pb = loadPlaybook(path, { modules: moduleSpecs(), extraVars: extra });
+  const pb = loadProjectPlaybook(project, path);
   const bus = new EventBus();
   const log = new RunLog(project.config.get('log_path'), o.command);
   const renderer = new ConsoleRenderer(
@@ -72,7 +79,8 @@ export async function runPlaybookFile(file: string, flags: PlaybookFlags, o: Pla
     tags: splitList(flags.tags),
     skipTags: splitList(flags['skip-tags']),
     limit: flags.limit,
-    startAtTask: flags['start-at-task'],
+    startAtTask: o.startAtTask ?? flags['start-at-task'],
+    initialNotified: o.initialNotified,
     verbosity: flags.verbose ?? 0,
     commandTimeout: project.config.get('command_timeout'),
     signal: o.signal,

@@ -7,9 +7,15 @@ import Inventory from './inventory.js';
 import Ping from './ping.js';
 import Playbook from './playbook.js';
 import Vars from './vars.js';
+import Status from './status.js';
+import Hosts from './hosts.js';
+import { STEP_COMMANDS } from './step.js';
 import { VAULT_COMMANDS } from './vault/index.js';
 
 export const COMMANDS = {
+  ...STEP_COMMANDS,
+  status: Status,
+  hosts: Hosts,
   config: Config,
   inventory: Inventory,
   ping: Ping,

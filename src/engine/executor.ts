@@ -44,6 +44,8 @@ export interface RunOptions {
   onlyHosts?: string[];
   /** skip tasks until one with this name (or `file:line`) — also used by --resume */
   startAtTask?: string;
+  /** handlers still pending from an interrupted or failed run, per host (--resume) */
+  initialNotified?: Record<string, string[]>;
   verbosity?: number;
   commandTimeout?: number;
   signal?: AbortSignal;
@@ -53,7 +55,7 @@ export interface RunOutcome {
   stats: Record<string, RecapCounts>;
   exitCode: number;
   /** hosts that failed or were unreachable, with where */
-  stopped: Record<string, { task?: string; pos?: string; reason: string }>;
+  stopped: Record<string, { task?: string; pos?: string; reason: string; notified?: string[] }>;
   interrupted: boolean;
   hosts: string[];
 }
@@ -164,7 +166,10 @@ export class Executor {
 
   private state(h: string): HostState {
     let s = this.states.get(h);
-    if (!s) this.states.set(h, (s = new HostState(h)));
+    if (!s) {
+      this.states.set(h, (s = new HostState(h)));
+      for (const n of this.o.initialNotified?.[h] ?? []) s.notified.add(n);
+    }
     return s;
   }
 
@@ -184,7 +189,7 @@ export class Executor {
     for (const h of seen) {
       const s = this.state(h);
       stats[h] = s.recap;
-      if (s.stoppedAt) stopped[h] = s.stoppedAt;
+      if (s.stoppedAt) stopped[h] = { ...s.stoppedAt, notified: [...s.notified] };
     }
     this.o.bus.emit({ type: 'play.recap', stats });
     const anyFailed = Object.values(stats).some((r) => r.failed > 0);
@@ -297,6 +302,18 @@ export class Executor {
     }
     return true;
   }
+}
+
+/** Every host the playbook's plays target, without --limit (what a step must cover). */
+export function playbookHosts(project: Project, pb: Playbook): string[] {
+  const out: string[] = [];
+  const first = project.hosts()[0];
+  for (const play of pb.plays) {
+    const pattern = Array.isArray(play.hosts) ? play.hosts : [play.hosts];
+    const rendered = first ? pattern.map((p) => String(project.scope(first).render(p, 'hosts', play.pos))) : pattern;
+    for (const h of selectHosts(project.inventory, rendered, { source: `play hosts (${posStr(play.pos)})` })) if (!out.includes(h)) out.push(h);
+  }
+  return out;
 }
 
 function countLeaves(nodes: PlanNode[]): number {

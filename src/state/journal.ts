@@ -37,13 +37,17 @@ export interface StepRecord {
   startedAt?: string;
   endedAt?: string;
   fingerprint?: string;
-  /** hosts the run covered; a --limit run covers fewer than all */
-  hosts?: string[];
+  /** hosts the step must cover (its plays' hosts, without --limit) */
+  targets?: string[];
+  /** hosts on which the step completed, for this fingerprint (a --limit or --resume run adds to it) */
+  done?: string[];
+  /** files behind the fingerprint and their hashes, to tell what changed */
+  files?: Record<string, string>;
   limit?: string;
   forced?: { at: string; missing: string[] };
   recap?: Record<string, HostRecap>;
   /** hosts that failed or were unreachable, with the task they stopped at (for --resume) */
-  pending?: Record<string, { task?: string; taskPos?: string; reason: string }>;
+  pending?: Record<string, { task?: string; taskPos?: string; reason: string; notified?: string[] }>;
   verify?: VerifyResult[];
   logDir?: string;
   exitCode?: number;

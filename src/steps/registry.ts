@@ -77,29 +77,18 @@ export interface GateProblem {
   why: string;
 }
 
-/**
- * Which earlier applicable steps block `step`. Empty when it may start.
- * `hostsInScope` are all inventory hosts (a step succeeded only with --limit covered fewer).
- */
-export function gateProblems(step: string, site: SiteFacts, journal: Journal, fingerprint: string, hostsInScope: string[]): GateProblem[] {
+/** Which earlier applicable steps block `step`. Empty when it may start. */
+export function gateProblems(step: string, site: SiteFacts, journal: Journal, fingerprint: string): GateProblem[] {
   const idx = STEPS.findIndex((s) => s.name === step);
   const out: GateProblem[] = [];
   for (const s of STEPS.slice(0, idx)) {
     if (s.skipReason(site)) continue;
     const rec = journal.step(s.name);
-    if (rec.status !== 'succeeded') {
-      out.push({ step: s.name, status: rec.status, why: rec.status === 'never-run' ? 'has not run' : `is ${rec.status}` });
-      continue;
-    }
-    if (rec.fingerprint !== fingerprint) {
-      out.push({ step: s.name, status: rec.status, why: 'succeeded, but the inventory or variables changed since' });
-      continue;
-    }
-    const covered = new Set(rec.hosts ?? []);
-    const missing = hostsInScope.filter((h) => !covered.has(h));
-    if (rec.hosts && missing.length) {
-      out.push({ step: s.name, status: rec.status, why: `succeeded only for some hosts (not ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})` });
-    }
+    if (rec.status === 'never-run') out.push({ step: s.name, status: rec.status, why: 'has not run' });
+    else if (rec.status !== 'succeeded') {
+      const pend = Object.keys(rec.pending ?? {});
+      out.push({ step: s.name, status: rec.status, why: `is ${rec.status}${pend.length ? ` (hosts: ${pend.slice(0, 5).join(', ')}${pend.length > 5 ? ', …' : ''})` : ''}` });
+    } else if (rec.fingerprint !== fingerprint) out.push({ step: s.name, status: rec.status, why: 'succeeded, but the inventory or variables changed since' });
   }
   return out;
 }
