@@ -24,6 +24,8 @@ export default class RunHelp extends Help {
       ['vars', "a host's merged variables; --explain shows where one comes from"],
       ['vault', 'create the cluster secrets; view, edit, rekey, encrypt-string, get'],
       ['playbook', 'run any Ansible-syntax playbook with the runner'],
+      ['exec', 'run one module ad hoc on a host pattern (like `ansible`)'],
+      ['eval', "evaluate an expression or render a template with a host's variables"],
       ['config', 'effective run.cfg settings and their sources'],
     ];
     const known = new Set(this.config.commands.map((c) => c.id.split(':')[0]));

@@ -9,6 +9,8 @@ import Playbook from './playbook.js';
 import Vars from './vars.js';
 import Status from './status.js';
 import Hosts from './hosts.js';
+import Exec from './exec.js';
+import Eval from './eval.js';
 import { STEP_COMMANDS } from './step.js';
 import { VAULT_COMMANDS } from './vault/index.js';
 
@@ -16,6 +18,8 @@ export const COMMANDS = {
   ...STEP_COMMANDS,
   status: Status,
   hosts: Hosts,
+  exec: Exec,
+  eval: Eval,
   config: Config,
   inventory: Inventory,
   ping: Ping,
