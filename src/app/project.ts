@@ -2,7 +2,7 @@
 import { loadRunConfig } from '../config/config.js';
 import type { ProjectFlagValues } from '../commands/flags.js';
 import { loadProject, type Project } from '../vars/project.js';
-import { VaultSecrets, vaultVarsOptions } from '../vault/index.js';
+import { VaultedValue, VaultSecrets, vaultVarsOptions } from '../vault/index.js';
 
 export async function openProject(flags: ProjectFlagValues): Promise<Project> {
   const config = loadRunConfig({ configPath: flags.config });
@@ -17,6 +17,10 @@ export async function openProject(flags: ProjectFlagValues): Promise<Project> {
     config,
     inventoryPath: flags.inventory,
     extraVars: flags['extra-vars'],
-    varsFileOptions: vaultVarsOptions(secrets),
+    varsFileOptions: {
+      ...vaultVarsOptions(secrets),
+      // `!vault` values in vars files and inventories stay encrypted until read (VarScope reveals them).
+      scalarTags: { '!vault': (text, pos) => new VaultedValue(text, pos, undefined, secrets) },
+    },
   });
 }

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import type { Tags } from 'yaml';
 import { ParseError, UsageError, type SourcePos } from '../core/errors.js';
-import { loadVarsYaml } from '../core/yaml.js';
+import { parsePyYaml, plainKey, toPlain, type ScalarTagConstructor } from '../inventory/pyyaml.js';
 
 import type { VarDef } from '../inventory/types.js';
 
@@ -18,8 +18,43 @@ const VARS_EXTS = new Set(['', '.yml', '.yaml', '.json']);
 export type FileDecryptor = (text: string, file: string) => string;
 
 export interface VarsFileOptions {
+  /** `yaml` package tags (the playbook loader uses these) */
   customTags?: Tags;
+  /** constructors for local scalar tags in vars files, e.g. `!vault` → a lazily decrypted value */
+  scalarTags?: Record<string, ScalarTagConstructor>;
   decryptFile?: FileDecryptor;
+}
+
+/**
+ * Variables from YAML/JSON text, typed the way Ansible types them (PyYAML's YAML 1.1: `y`/`n` stay strings,
+ * `0644` is 420, JSON first), with the line of every key. Duplicate keys are an error here: Ansible keeps
+ * the last one with a warning, but in a site's variables a duplicate is almost always a mistake.
+ */
+export function varsFromText(text: string, file: string, opts: VarsFileOptions = {}): VarMap {
+  const r = parsePyYaml(text, file, { scalarTags: opts.scalarTags });
+  const m: VarMap = new Map();
+  if (!r.root || (r.root.kind === 'scalar' && (r.root.value === null || r.root.value === ''))) return m;
+  if (r.root.kind !== 'map') {
+    throw new ParseError('a vars file must be a mapping of variable names to values', {
+      pos: r.root.pos,
+      hint: 'write `name: value` lines at the top level (no leading `-`)',
+    });
+  }
+  const dup = r.warnings.find((w) => /duplicate/i.test(w.message));
+  if (dup) {
+    throw new ParseError(`duplicate key in mapping: ${dup.message}`, {
+      pos: dup.pos,
+      hint: 'a key may appear once per mapping; remove or rename one of them (Ansible would silently keep only the last)',
+    });
+  }
+  for (const e of r.root.entries) {
+    const key = plainKey(e.key);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new ParseError(`invalid variable name '${key}'`, { pos: e.keyPos, hint: 'use letters, digits and underscores, not starting with a digit' });
+    }
+    m.set(key, { value: toPlain(e.value), pos: e.keyPos });
+  }
+  return m;
 }
 
 export function loadVarsFile(file: string, opts: VarsFileOptions = {}): VarMap {
@@ -38,9 +73,7 @@ export function loadVarsFile(file: string, opts: VarsFileOptions = {}): VarMap {
     }
     text = opts.decryptFile(text, file);
   }
-  const m: VarMap = new Map();
-  for (const e of loadVarsYaml(file, { text, customTags: opts.customTags })) m.set(e.key, { value: e.value, pos: e.pos });
-  return m;
+  return varsFromText(text, file, opts);
 }
 
 /**
@@ -124,9 +157,8 @@ export function parseExtraVarsArg(arg: string, index: number, cwd: string, opts:
   }
   const t = arg.trim();
   if (t.startsWith('{') || t.startsWith('[')) {
-    const entries = loadVarsYaml(`-e #${index + 1}`, { text: t, customTags: opts.customTags });
     const m: VarMap = new Map();
-    for (const e of entries) m.set(e.key, { value: e.value, pos });
+    for (const [k, d] of varsFromText(t, pos.file, opts)) m.set(k, { value: d.value, pos });
     return { label: pos.file, vars: m };
   }
   return { label: pos.file, vars: parseKeyValues(arg, pos) };

@@ -30,7 +30,8 @@ export interface ProjectOptions {
   useVarsYml?: boolean;
 }
 
-export const OMIT_PLACEHOLDER = '__omit_place_holder__burrow';
+export { OMIT_PLACEHOLDER } from '../template/templar.js';
+import { OMIT_PLACEHOLDER } from '../template/templar.js';
 
 export class Project {
   readonly inventory: Inventory;
@@ -54,7 +55,7 @@ export class Project {
         hint: 'pass -i PATH or set `inventory` in run.cfg (see ./run config)',
       });
     }
-    this.inventory = loadInventory(this.inventoryPath, { scalarTags: opts.varsFileOptions?.customTags });
+    this.inventory = loadInventory(this.inventoryPath, { scalarTags: opts.varsFileOptions?.scalarTags, decryptFile: opts.varsFileOptions?.decryptFile });
     this.inventoryDir = statSync(this.inventoryPath).isDirectory() ? this.inventoryPath : dirname(this.inventoryPath);
     this.varDirs = [{ dir: this.inventoryDir, kind: 'beside the inventory' }];
     if (resolve(config.projectDir) !== resolve(this.inventoryDir)) this.varDirs.push({ dir: config.projectDir, kind: 'project' });

@@ -9,7 +9,7 @@ describe('vars files', () => {
   it('types values as PyYAML (YAML 1.1) does and records key lines', () => {
     const d = mkdtempSync(join(tmpdir(), 'vf-'));
     const f = join(d, 'v.yml');
-    writeFileSync(f, '---\na: yes\nb: 0644\nc: "0644"\nd: 1.5\n\ne: ~\nf: [1, two]\n');
+    writeFileSync(f, '---\na: yes\nb: 0644\nc: "0644"\nd: 1.5\n\ne: ~\nf: [1, two]\ng: y\nh: 08\n');
     const m = loadVarsFile(f);
     expect(m.get('a')?.value).toBe(true);
     expect(m.get('b')?.value).toBe(420);
@@ -17,6 +17,8 @@ describe('vars files', () => {
     expect(m.get('d')?.value).toBe(1.5);
     expect(m.get('e')?.value).toBe(null);
     expect(m.get('f')?.value).toEqual([1, 'two']);
+    expect(m.get('g')?.value).toBe('y'); // PyYAML has no y/n booleans
+    expect(m.get('h')?.value).toBe('08'); // not valid octal: a string in PyYAML
     expect(m.get('e')?.pos).toEqual({ file: f, line: 7, col: 1 });
   });
 
