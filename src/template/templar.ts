@@ -57,7 +57,8 @@ export function extendTemplates(fn: (env: MjEnvironment) => void): void {
 }
 
 /** Ansible's is_possibly_template: the string contains a Jinja start delimiter. */
-export function isTemplate(s: unknown): s is string {
+/** True for a string with Jinja markup. (Not a type guard: `false` must not mean "not a string".) */
+export function isTemplate(s: unknown): boolean {
   return typeof s === 'string' && (s.includes('{{') || s.includes('{%') || s.includes('{#'));
 }
 
