@@ -15,7 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import { RunError } from '../core/errors.js';
 import type { RunConfig } from '../config/config.js';
 import { loadInventory } from '../inventory/load.js';
-import { groupsOfHost, hostsOfGroup, type Inventory } from '../inventory/types.js';
+import { IPV4, IPV6 } from '../inventory/hostpattern.js';
+import { compareCodePoints, groupsOfHost, hostsOfGroup, type Inventory } from '../inventory/types.js';
 import { entityVarsFiles, loadVarsFile, parseExtraVarsArg, type VarsFileOptions } from './files.js';
 import { VarScope, type MagicProvider, type VarLayer } from './scope.js';
 
@@ -151,9 +152,10 @@ export class Project {
         case 'inventory_hostname':
           return { found: true, value: host };
         case 'inventory_hostname_short':
-          return { found: true, value: host.split('.')[0] };
+          return { found: true, value: IPV4.test(host) || IPV6.test(host) ? host : host.split('.')[0] };
         case 'group_names':
-          return { found: true, value: groupsOfHost(inv, host).filter((g) => g !== 'all' && g !== 'ungrouped').sort() };
+          // Ansible: every group but `all` (so `ungrouped` too), sorted.
+          return { found: true, value: groupsOfHost(inv, host).filter((g) => g !== 'all').sort(compareCodePoints) };
         case 'groups': {
           const o: Record<string, string[]> = {};
           for (const g of inv.groups.keys()) o[g] = hostsOfGroup(inv, g);
