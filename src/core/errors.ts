@@ -14,6 +14,13 @@ export const ExitCode = {
   usage: 5,
   interrupted: 99,
   unexpected: 250,
+  // Vault failures (docs/vault.md), above ansible-playbook's codes so they never read as a host failure.
+  vaultWrongPassword: 20,
+  vaultCorrupted: 21,
+  vaultUnknownId: 22,
+  vaultPasswordSource: 23,
+  vaultNotEncrypted: 24,
+  vaultPathNotFound: 25,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

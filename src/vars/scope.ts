@@ -28,7 +28,7 @@ export interface Definition {
 
 /** Something that decrypts an inline `!vault` value; `reveal` registers the secret for redaction. */
 export interface Revealable {
-  reveal(): string;
+  reveal(secrets?: undefined, ctx?: { name?: string; pos?: SourcePos }): string;
 }
 export function isRevealable(v: unknown): v is Revealable {
   return typeof v === 'object' && v !== null && typeof (v as Revealable).reveal === 'function';
@@ -124,7 +124,7 @@ export class VarScope {
 
   /** Template every string inside a value (dicts and lists recursively), revealing vault values. */
   evaluate(v: unknown, name = '(value)', pos?: SourcePos, extra?: Record<string, unknown>): unknown {
-    if (isRevealable(v)) return v.reveal();
+    if (isRevealable(v)) return v.reveal(undefined, { name });
     if (typeof v === 'string') return isTemplate(v) ? this.render(v, name, pos, extra) : v;
     if (Array.isArray(v)) return v.map((x) => this.evaluate(x, name, pos, extra));
     if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {

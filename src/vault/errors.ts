@@ -9,25 +9,23 @@ import { redact } from './redact.js';
 
 /**
  * Exit codes of vault failures (documented in docs/vault.md). They sit above ansible-playbook's codes
- * (0-5, 99, 250) so they never collide with a host failure. `ExitCode` in src/core is a closed union, hence the
- * cast in `vaultExit`; the lead may fold these into `ExitCode`.
+ * (0-5, 99, 250) so they never collide with a host failure; they are part of `ExitCode` in src/core.
  */
 export const VaultExit = {
   /** no given password decrypts the file; the envelope is intact */
-  wrongPassword: 20,
+  wrongPassword: ExitCode.vaultWrongPassword,
   /** the envelope is malformed, or a password decrypts it but the HMAC does not match (altered after encryption) */
-  corrupted: 21,
+  corrupted: ExitCode.vaultCorrupted,
   /** the file names a vault id we have no password for, and none of the other passwords fits */
-  unknownVaultId: 22,
+  unknownVaultId: ExitCode.vaultUnknownId,
   /** a password source is missing or failed: file not found, script failed, empty password, no terminal to ask */
-  passwordSource: 23,
+  passwordSource: ExitCode.vaultPasswordSource,
   /** the file is not vault-encrypted (view/decrypt/edit/rekey) or already is (encrypt) */
-  notVault: 24,
+  notVault: ExitCode.vaultNotEncrypted,
   /** `vault get`: the path does not exist in the document */
-  pathNotFound: 25,
+  pathNotFound: ExitCode.vaultPathNotFound,
 } as const;
 
-const vaultExit = (n: number): ExitCode => n as ExitCode;
 
 /** What was being decrypted, for messages: the file, where in it (inline values), and the variable. */
 export interface VaultContext {
@@ -48,8 +46,8 @@ export function what(ctx: VaultContext): string {
 }
 
 export class VaultError extends RunError {
-  constructor(message: string, exit: number, opts: Omit<RunErrorOptions, 'exitCode'> = {}) {
-    super(redact(message), { ...opts, hint: opts.hint === undefined ? undefined : redact(opts.hint), exitCode: vaultExit(exit) });
+  constructor(message: string, exit: ExitCode, opts: Omit<RunErrorOptions, 'exitCode'> = {}) {
+    super(redact(message), { ...opts, hint: opts.hint === undefined ? undefined : redact(opts.hint), exitCode: exit });
   }
 }
 
