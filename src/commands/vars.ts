@@ -1,8 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { formatPos } from '../core/errors.js';
-import { openProject } from '../app/project.js';
 import { projectFlags } from './flags.js';
-import { redact } from '../vault/redact.js';
 import { relative } from 'node:path';
 import type { Definition } from '../vars/scope.js';
 
@@ -43,6 +41,9 @@ export default class Vars extends Command {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Vars);
+    // Loaded only now: oclif loads every command class at start-up.
+    const { openProject } = await import('../app/project.js');
+    const { redact } = await import('../vault/redact.js');
     // Vault values are shown as ******** everywhere here; `./run vault get /name` is the way to read one.
     const log = (s: string): void => this.log(redact(s));
     const project = await openProject(flags);
