@@ -13,18 +13,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ParseError, RunError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
+import type { RecapCounts } from '../output/events.js';
 
 export type StepStatus = 'never-run' | 'running' | 'succeeded' | 'failed' | 'interrupted';
 
-export interface HostRecap {
-  ok: number;
-  changed: number;
-  unreachable: number;
-  failed: number;
-  skipped: number;
-  rescued: number;
-  ignored: number;
-}
+/** Per-host recap counts, as in PLAY RECAP. */
+export type HostRecap = RecapCounts;
 
 export interface VerifyResult {
   name: string;
