@@ -136,28 +136,38 @@ export class VarScope {
   }
 
   /** The context a template needs: the names it refers to, resolved in this scope. */
-  contextFor(template: string, extra?: Record<string, unknown>): { ctx: Record<string, unknown>; missing: string[] } {
+  contextFor(template: string, extra?: Record<string, unknown>): { ctx: Record<string, unknown>; missing: string[]; broken: Map<string, unknown> } {
     const ctx: Record<string, unknown> = { ...extra };
     const missing: string[] = [];
+    // A referenced variable that cannot be evaluated is left out: the template may not use it (a branch not
+    // taken). If rendering then fails, its own error is the one reported.
+    const broken = new Map<string, unknown>();
     for (const ref of referencedNames(template)) {
       if (ref in ctx) continue;
-      if (this.merged().has(ref)) ctx[ref] = this.get(ref);
-      else {
+      if (this.merged().has(ref)) {
+        try {
+          ctx[ref] = this.get(ref);
+        } catch (e) {
+          if (this.evaluating.size) throw e; // inside another variable: let the outermost report it
+          broken.set(ref, e);
+        }
+      } else {
         const m = this.magic(ref, this);
         if (m.found) ctx[ref] = m.value;
         else missing.push(ref);
       }
     }
-    return { ctx, missing };
+    return { ctx, missing, broken };
   }
 
   /** Render one template string in this scope (Ansible native typing for a lone `{{ expr }}`). */
   render(template: string, name = '(expression)', pos?: SourcePos, extra?: Record<string, unknown>): unknown {
-    const { ctx, missing } = this.contextFor(template, extra);
+    const { ctx, missing, broken } = this.contextFor(template, extra);
     try {
       return renderString(template, ctx);
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
+      if (broken.size && /undefined/i.test(e.message)) throw [...broken.values()][0];
       const undef = /undefined/i.test(e.message) && missing.length ? ` (undefined: ${missing.join(', ')})` : '';
       throw new RunError(`cannot evaluate '${name}': ${e.message}${undef}`, {
         pos,
