@@ -323,7 +323,12 @@ export class Engine {
     } catch (e) {
       throw this.diagnose(plainSrc, {}, s, e, headerLines, undefined);
     }
-    const c: Compiled = { name, plainSource: plainSrc, prelude: needsPrelude };
+    // The prelude ends in a newline that is cut from the output, unless the template opens with a
+    // whitespace-stripping tag (`{%-`, `{{-`, `{#-`), which removes that newline itself.
+    const d = s.delims;
+    const lead = wrapped.trimStart();
+    const stripped = [d.blockStart, d.varStart, d.commentStart].some((o) => lead.startsWith(o + '-'));
+    const c: Compiled = { name, plainSource: plainSrc, prelude: needsPrelude && !stripped };
     cache.set(key, c);
     return c;
   }

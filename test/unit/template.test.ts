@@ -286,3 +286,14 @@ describe('scanner and names', () => {
     expect(literalEval("'\\n\\x41'")).toBe('\nA');
   });
 });
+
+describe('whitespace control at the very start of a template', () => {
+  it('keeps the first character when the template opens with {%- / {{- / {#- (as Jinja2 does)', () => {
+    // Expected values from Python Jinja2 3.1 with trim_blocks=True.
+    expect(renderText('{%- if true %}{{ x }}{% endif %}', { x: 'hello' })).toBe('hello');
+    expect(renderText('  {%- if true %}{{ x }}{% endif %}', { x: 'hello' })).toBe('hello');
+    expect(renderText('{{- x }}!', { x: 'hello' })).toBe('hello!');
+    expect(renderText('\n{%- if true %}{{ x }}{% endif %}', { x: 'hello' })).toBe('hello');
+    expect(renderText('{{ x }}', { x: 'hello' })).toBe('hello');
+  });
+});
