@@ -2,8 +2,6 @@
  * Test helper: a real ModuleContext over a real transport (an sshd test host or the local machine), so
  * module tests exercise modules exactly as the executor will, minus the playbook machinery.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { gatherFacts, type Facts } from '../../src/facts/probe.js';
@@ -26,7 +24,7 @@ export function moduleContext(transport: Transport, opts: TestContextOptions = {
   let facts: Promise<Facts> | undefined;
   const warnings: string[] = [];
   const commands: string[] = [];
-  const base = opts.baseDir ?? mkdtempSync(join(tmpdir(), 'modctx-'));
+  const base = opts.baseDir;
   return {
     host: transport.host,
     transport,
@@ -36,6 +34,7 @@ export function moduleContext(transport: Transport, opts: TestContextOptions = {
     facts: () => (facts ??= gatherFacts(transport)),
     findFile(kind, name) {
       if (isAbsolute(name)) return existsSync(name) ? name : undefined;
+      if (!base) return undefined;
       for (const c of [join(base, kind, name), join(base, name)]) if (existsSync(c)) return c;
       return undefined;
     },
