@@ -38,6 +38,7 @@ export interface PlaybookRunOptions {
   onlyHosts?: string[];
   initialNotified?: Record<string, string[]>;
   startAtTask?: string;
+  startAtPlay?: number;
 }
 
 const splitList = (v?: string[]): string[] | undefined => (v?.length ? v.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : undefined);
@@ -81,6 +82,7 @@ export async function runPlaybookFile(file: string, flags: PlaybookFlags, o: Pla
     limit: flags.limit,
     startAtTask: o.startAtTask ?? flags['start-at-task'],
     initialNotified: o.initialNotified,
+    startAtPlay: o.startAtPlay,
     verbosity: flags.verbose ?? 0,
     commandTimeout: project.config.get('command_timeout'),
     signal: o.signal,

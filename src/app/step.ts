@@ -6,7 +6,10 @@
  *  2. Take the project lock, mark the step `running` (atomic journal write), run its playbook.
  *  3. The step succeeds only when every host it targets has completed it (a --limit or --resume run adds
  *     hosts to what is done), no host failed or was unreachable, and its `verify:` tasks passed.
- *  4. First Ctrl-C: start no new task, let in-flight commands finish (grace period), record `interrupted`,
+ *  4. --resume re-runs the failed/unreachable hosts from the start of the play each stopped in (the earliest
+ *     of them), skipping the plays before it: a play is the unit that can be re-run safely, since its tasks may
+ *     use variables registered by earlier tasks of the same play.
+ *  5. First Ctrl-C: start no new task, let in-flight commands finish (grace period), record `interrupted`,
  *     exit 99. Second Ctrl-C: record `interrupted` and exit at once.
  */
 import { existsSync } from 'node:fs';
@@ -97,7 +100,7 @@ export async function runStep(name: string, flags: StepFlags, write: (line: stri
     const targets = playbookHosts(project, pb);
 
     let onlyHosts: string[] | undefined;
-    let startAtTask: string | undefined;
+    let startAtPlay: number | undefined;
     let initialNotified: Record<string, string[]> | undefined;
     if (flags.resume) {
       const pending = prev.pending ?? {};
@@ -108,8 +111,8 @@ export async function runStep(name: string, flags: StepFlags, write: (line: stri
         });
       }
       onlyHosts = Object.keys(pending);
-      // Start at the earliest task any pending host stopped at; tasks before it completed everywhere.
-      startAtTask = Object.values(pending).map((p) => p.taskPos).find(Boolean);
+      // Plays before the earliest one a pending host stopped in were completed by every pending host.
+      startAtPlay = Math.min(...Object.values(pending).map((p) => p.play ?? 0));
       initialNotified = Object.fromEntries(Object.entries(pending).map(([h, p]) => [h, p.notified ?? []]));
     }
 
@@ -136,7 +139,11 @@ export async function runStep(name: string, flags: StepFlags, write: (line: stri
       } else hardStop();
     };
     const hardStop = (): void => {
-      journal.update(name, { status: 'interrupted', endedAt: new Date().toISOString(), exitCode: ExitCode.interrupted, message: 'interrupted by the operator' });
+      // Nothing is known to have completed: every targeted host not done before is pending (from its
+      // recorded play, else from the first).
+      const pending: NonNullable<StepRecord['pending']> = {};
+      for (const h of onlyHosts ?? targets) if (!(prev.done ?? []).includes(h) || onlyHosts) pending[h] = { reason: 'interrupted', play: prev.pending?.[h]?.play ?? startAtPlay ?? 0 };
+      journal.update(name, { status: 'interrupted', endedAt: new Date().toISOString(), exitCode: ExitCode.interrupted, message: 'interrupted by the operator', pending });
       release();
       process.exit(ExitCode.interrupted);
     };
@@ -151,19 +158,25 @@ export async function runStep(name: string, flags: StepFlags, write: (line: stri
     };
     let outcome;
     try {
-      outcome = await runPlaybookFile(playbook, flags, { command: name, write, signal: ac.signal, listeners: [listener], project, onlyHosts, startAtTask, initialNotified });
+      outcome = await runPlaybookFile(playbook, flags, { command: name, write, signal: ac.signal, listeners: [listener], project, onlyHosts, startAtPlay, initialNotified });
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
     }
 
     const stopped = outcome.stopped;
-    const ranOk = outcome.hosts.filter((h) => !stopped[h]);
+    // An interrupted run completed no host: only a run that went through every play adds to `done`.
+    const ranOk = outcome.interrupted ? [] : outcome.hosts.filter((h) => !stopped[h]);
     const done = new Set([...(prev.done ?? []), ...ranOk]);
     for (const h of Object.keys(stopped)) done.delete(h);
     const pending: NonNullable<StepRecord['pending']> = {};
     for (const [h, p] of Object.entries(prev.pending ?? {})) if (!done.has(h)) pending[h] = p;
-    for (const [h, s] of Object.entries(stopped)) pending[h] = { task: s.task, taskPos: s.pos, reason: s.reason, notified: s.notified };
+    for (const [h, s] of Object.entries(stopped)) pending[h] = { task: s.task, taskPos: s.pos, reason: s.reason, notified: s.notified, play: s.play };
+    if (outcome.interrupted) {
+      for (const h of outcome.hosts) {
+        if (!done.has(h) && !pending[h]) pending[h] = { reason: 'interrupted', play: Math.min(outcome.interruptedAtPlay ?? 0, prev.pending?.[h]?.play ?? Infinity) };
+      }
+    }
     const missing = targets.filter((h) => !done.has(h));
     const verifyFailed = verify.filter((v) => !v.passed);
     const status: StepRecord['status'] = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 && !missing.length && !Object.keys(pending).length && !verifyFailed.length ? 'succeeded' : 'failed';

@@ -13,13 +13,13 @@ export function stepCommand(step: StepDef, index: number): typeof Command {
     static override examples = [
       `<%= config.bin %> ${step.name}`,
       `<%= config.bin %> ${step.name} -i inventory/ceph --check --diff`,
-      `<%= config.bin %> ${step.name} --resume            # after a failure: only the failed hosts, from the failed task`,
+      `<%= config.bin %> ${step.name} --resume            # after a failure: only the failed hosts, from the play that failed`,
       `<%= config.bin %> ${step.name} --limit compute1 --tags ntp`,
     ];
     static override flags = {
       ...playbookFlags,
       force: Flags.boolean({ description: 'start even if earlier steps have not succeeded (recorded in the journal)' }),
-      resume: Flags.boolean({ description: 'after a failure or interrupt: re-run only the failed/unreachable hosts, from the task they stopped at' }),
+      resume: Flags.boolean({ description: 'after a failure or interrupt: re-run only the failed/unreachable hosts, from the start of the play they stopped in' }),
     };
 
     async run(): Promise<void> {

@@ -41,7 +41,7 @@ export interface StepRecord {
   forced?: { at: string; missing: string[] };
   recap?: Record<string, HostRecap>;
   /** hosts that failed or were unreachable, with the task they stopped at (for --resume) */
-  pending?: Record<string, { task?: string; taskPos?: string; reason: string; notified?: string[] }>;
+  pending?: Record<string, { task?: string; taskPos?: string; reason: string; notified?: string[]; play?: number }>;
   verify?: VerifyResult[];
   logDir?: string;
   exitCode?: number;
