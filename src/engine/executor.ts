@@ -7,8 +7,9 @@
  * each section followed by a handler flush. A host that fails leaves the play; any_errors_fatal stops the
  * batch everywhere; max_fail_percentage is checked per batch after each task, as Ansible does.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { RunError } from '../core/errors.js';
 import { gatherFacts } from '../facts/probe.js';
 import type { VarMap } from '../vars/files.js';
@@ -19,6 +20,10 @@ import type { EventBus } from '../output/bus.js';
 import type { HostStatus, RecapCounts, TaskRef } from '../output/events.js';
 import { compilePlay, expandIncludeRole, expandIncludeTasks, isGroup, type PlanNode, type PlayPlan } from '../playbook/compile.js';
 import { selectTasks, taskLabel } from '../playbook/tags.js';
+import { delimitersOf, isStandard, parseHeader, scan } from '../template/lexer.js';
+import { fsLookupContext } from '../template/lookups.js';
+import { literalEval } from '../template/pyvalue.js';
+import { isTemplate, renderText, TemplateError } from '../template/templar.js';
 import type { Cond, Play, Playbook, Role, Task } from '../playbook/types.js';
 import type { Connections } from '../transport/index.js';
 import { isTransportError } from '../transport/errors.js';
@@ -46,6 +51,8 @@ export interface RunOptions {
   startAtTask?: string;
   /** handlers still pending from an interrupted or failed run, per host (--resume) */
   initialNotified?: Record<string, string[]>;
+  /** skip the plays before this index (--resume: plays every host had completed) */
+  startAtPlay?: number;
   verbosity?: number;
   commandTimeout?: number;
   signal?: AbortSignal;
@@ -55,8 +62,10 @@ export interface RunOutcome {
   stats: Record<string, RecapCounts>;
   exitCode: number;
   /** hosts that failed or were unreachable, with where */
-  stopped: Record<string, { task?: string; pos?: string; reason: string; notified?: string[] }>;
+  stopped: Record<string, { task?: string; pos?: string; reason: string; notified?: string[]; play: number }>;
   interrupted: boolean;
+  /** index of the play that was running when the run was interrupted */
+  interruptedAtPlay?: number;
   hosts: string[];
 }
 
@@ -93,6 +102,62 @@ function toVarMap(o: Record<string, unknown>, file: string): VarMap {
   const m: VarMap = new Map();
   for (const [k, v] of Object.entries(o)) m.set(k, { value: v, pos: { file } });
   return m;
+}
+
+/**
+ * Variables Ansible's template action (and the template lookup) adds while rendering a template file, over
+ * the task's vars: `ansible_managed` (ansible-core 2.14's default string), `template_path` (the task's `src` as
+ * written), `template_fullpath`, `template_destpath`,
+ * `template_host`, `template_uid`. Not provided: `template_mtime` and `template_run_date` (Python datetimes).
+ */
+function templateVars(src: unknown, file: string, dest: unknown): Record<string, unknown> {
+  let uid = '';
+  try {
+    const n = statSync(file).uid;
+    uid = n === process.getuid?.() ? userInfo().username : String(n);
+  } catch {
+    /* the module reports the unreadable file */
+  }
+  return {
+    template_host: hostname(),
+    template_path: typeof src === 'string' ? src : file,
+    template_fullpath: file,
+    template_uid: uid,
+    template_destpath: typeof dest === 'string' ? dest : null,
+    ansible_managed: 'Ansible managed',
+  };
+}
+
+/**
+ * Render the text of a template file as Ansible's template action does. Not `scope.render`, which is for
+ * variables and task arguments: it would double backslashes in string literals (`'\\1'` must stay Jinja2's
+ * octal escape in a file), give a lone `{{ x }}` its native type and convert `[…]`/`{…}` output to a
+ * list/dict (a JSON template would come out as `[object Object]`), and it would collect the context
+ * with the standard delimiters only. Here the context is the names the template uses, found with the
+ * delimiters of its `#jinja2:` header when it sets its own.
+ */
+function renderTemplateText(scope: VarScope, text: string, file: string, extra: Record<string, unknown>): string {
+  let names = text;
+  if (text.startsWith('#jinja2:')) {
+    try {
+      const { overrides, body } = parseHeader(text, literalEval);
+      const d = delimitersOf(overrides);
+      if (!isStandard(d)) {
+        names = scan(body, d)
+          .map((sg) => (sg.kind === 'var' || sg.kind === 'block' ? `{{ ${sg.inner} }}` : ''))
+          .join('');
+      }
+    } catch {
+      /* a bad header: the renderer reports it */
+    }
+  }
+  const { ctx } = scope.contextFor(names, extra);
+  try {
+    return renderText(text, ctx, { escapeBackslashes: false, lookup: fsLookupContext([dirname(file)]) });
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw new RunError(`cannot render template ${file}: ${e.message}`, { pos: { file, line: e.line, col: e.col }, host: scope.host, hint: e.hint });
+  }
 }
 
 /** Runs `fn` over items with at most `limit` in flight; keeps order of results. */
@@ -155,9 +220,14 @@ interface ItemResult {
 
 export class Executor {
   private readonly states = new Map<string, HostState>();
+  /** vars_files read once per run (by path) */
+  readonly varsFiles = new Map<string, VarMap>();
   private readonly verbosity: number;
   private interrupted = false;
   private startAt: string | undefined;
+  private currentPlay = 0;
+  /** the play in which each host stopped (failed or unreachable) */
+  private readonly stoppedInPlay = new Map<string, number>();
 
   constructor(private readonly o: RunOptions) {
     this.verbosity = o.verbosity ?? 0;
@@ -176,10 +246,16 @@ export class Executor {
   async run(): Promise<RunOutcome> {
     const seen: string[] = [];
     try {
-      for (const play of this.o.playbook.plays) {
+      for (const [i, play] of this.o.playbook.plays.entries()) {
+        if (i < (this.o.startAtPlay ?? 0)) continue;
         if (this.aborted()) break;
+        this.currentPlay = i;
         const hosts = await this.runPlay(play);
-        for (const h of hosts) if (!seen.includes(h)) seen.push(h);
+        for (const h of hosts) {
+          if (!seen.includes(h)) seen.push(h);
+          const st = this.state(h);
+          if (st.stoppedAt && !this.stoppedInPlay.has(h)) this.stoppedInPlay.set(h, i);
+        }
       }
     } finally {
       await this.o.connections.closeAll();
@@ -189,13 +265,13 @@ export class Executor {
     for (const h of seen) {
       const s = this.state(h);
       stats[h] = s.recap;
-      if (s.stoppedAt) stopped[h] = { ...s.stoppedAt, notified: [...s.notified] };
+      if (s.stoppedAt) stopped[h] = { ...s.stoppedAt, notified: [...s.notified], play: this.stoppedInPlay.get(h) ?? this.currentPlay };
     }
     this.o.bus.emit({ type: 'play.recap', stats });
     const anyFailed = Object.values(stats).some((r) => r.failed > 0);
     const anyUnreachable = Object.values(stats).some((r) => r.unreachable > 0);
     const exitCode = this.interrupted ? 99 : anyFailed ? 2 : anyUnreachable ? 3 : 0;
-    return { stats, exitCode, stopped, interrupted: this.interrupted, hosts: seen };
+    return { stats, exitCode, stopped, interrupted: this.interrupted, ...(this.interrupted ? { interruptedAtPlay: this.currentPlay } : {}), hosts: seen };
   }
 
   private aborted(): boolean {
@@ -206,12 +282,18 @@ export class Executor {
   // ------------------------------------------------------------------------------------------------
   // Plays
 
-  private playHosts(play: Play): string[] {
+  /** The hosts the play's pattern selects, before --limit. */
+  private patternHosts(play: Play): string[] {
     const inv = this.o.project.inventory;
     const extra = this.extraVars();
     const pattern = Array.isArray(play.hosts) ? play.hosts : [play.hosts];
     const rendered = pattern.map((p) => String(this.o.project.scope(this.o.project.hosts()[0] ?? 'localhost', [], [], undefined).render(p, 'hosts', play.pos, extra)));
-    let hosts = selectHosts(inv, rendered, { source: `play hosts (${posStr(play.pos)})` });
+    return selectHosts(inv, rendered, { source: `play hosts (${posStr(play.pos)})` });
+  }
+
+  private playHosts(play: Play, patternHosts: string[]): string[] {
+    const inv = this.o.project.inventory;
+    let hosts = patternHosts;
     if (this.o.limit) {
       const lim = new Set(selectHosts(inv, this.o.limit, { source: '--limit' }));
       hosts = hosts.filter((h) => lim.has(h));
@@ -248,7 +330,8 @@ export class Executor {
   }
 
   private async runPlay(play: Play): Promise<string[]> {
-    const hosts = this.playHosts(play);
+    const allHosts = this.patternHosts(play);
+    const hosts = this.playHosts(play, allHosts);
     const plan = compilePlay(play);
     const sel = { tags: this.o.tags, skipTags: this.o.skipTags };
     const sections: PlanNode[][] = [selectTasks(plan.pre_tasks, sel), selectTasks(plan.main, sel), selectTasks(plan.post_tasks, sel)];
@@ -265,11 +348,11 @@ export class Executor {
     }
     for (const batch of this.batches(play, hosts)) {
       if (this.aborted()) break;
-      const ctx = new PlayRun(this, play, plan, batch);
+      const ctx = new PlayRun(this, play, plan, batch, allHosts);
       try {
         await ctx.gatherFacts();
         for (const section of sections) {
-          await ctx.runList(section, batch);
+          await ctx.runList(section, batch, true);
           await ctx.flushHandlers();
           if (this.aborted()) break;
         }
@@ -320,6 +403,34 @@ function countLeaves(nodes: PlanNode[]): number {
   return nodes.reduce((n, pn) => n + (isGroup(pn) ? countLeaves([...(pn.block ?? []), ...(pn.rescue ?? []), ...(pn.always ?? [])]) : 1), 0);
 }
 
+/**
+ * Included nodes with the loop variables of one include item visible to them: a vars frame right after the
+ * include's own frame in every node's keyword chain (recursively), as Ansible puts them in the include's vars.
+ */
+function withIncludeVars(nodes: PlanNode[], inc: PlanNode, vars: Record<string, unknown> | undefined): PlanNode[] {
+  if (!vars) return nodes;
+  const at = inc.ctx.chain.length + 1;
+  const frame = { kind: inc.node.kind as 'include_tasks' | 'include_role', keywords: { vars: toVarMap(vars, 'loop') }, pos: inc.node.pos };
+  const map = (list: PlanNode[] | undefined): PlanNode[] | undefined =>
+    list?.map((pn) => ({
+      ...pn,
+      ctx: { ...pn.ctx, chain: [...pn.ctx.chain.slice(0, at), frame, ...pn.ctx.chain.slice(at)] },
+      ...(pn.block ? { block: map(pn.block) } : {}),
+      ...(pn.rescue ? { rescue: map(pn.rescue) } : {}),
+      ...(pn.always ? { always: map(pn.always) } : {}),
+    }));
+  return map(nodes) ?? [];
+}
+
+/** Actions Ansible runs once per batch whatever the hosts (their action plugins set BYPASS_HOST_LOOP). */
+const BYPASS_HOST_LOOP = new Set(['pause', 'add_host']);
+
+/** Magic variables Ansible also puts in every `hostvars[h]`. */
+const HOSTVARS_MAGIC = ['inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'inventory_dir', 'inventory_file', 'playbook_dir'];
+
+/** How many handlers each compiled play had before include_role added any (see PlayRun.handlerOrder). */
+const STATIC_HANDLERS = new WeakMap<PlayPlan, number>();
+
 /** One batch of one play. */
 class PlayRun {
   private readonly o: RunOptions;
@@ -331,9 +442,31 @@ class PlayRun {
     private readonly play: Play,
     private readonly plan: PlayPlan,
     private readonly batch: string[],
+    /** every host of the play's pattern, --limit ignored (ansible_play_hosts_all) */
+    private readonly allHosts: string[] = batch,
   ) {
     this.o = ex.options;
     this.failedAtStart = 0;
+    if (!STATIC_HANDLERS.has(plan)) STATIC_HANDLERS.set(plan, plan.handlers.length);
+  }
+
+  /**
+   * Handlers in the order Ansible runs them (TaskQueueManager: `play.compile_roles_handlers() + play.handlers`,
+   * include_role appending its role's handlers at run time): the handlers of the `roles:` section (dependencies
+   * first), of roles imported with import_role, the play's own, then those include_role added. The compiled
+   * plan lists play handlers first, so they are reordered here.
+   */
+  private handlerOrder(): PlanNode[] {
+    const all = this.plan.handlers;
+    const n = STATIC_HANDLERS.get(this.plan) ?? all.length;
+    const fromRoles = new Set<Role>(this.allRoles());
+    const stat = all.slice(0, n);
+    return [
+      ...stat.filter((h) => h.ctx.role && fromRoles.has(h.ctx.role)),
+      ...stat.filter((h) => h.ctx.role && !fromRoles.has(h.ctx.role)),
+      ...stat.filter((h) => !h.ctx.role),
+      ...all.slice(n),
+    ];
   }
 
   private active(hosts: string[]): string[] {
@@ -343,9 +476,35 @@ class PlayRun {
   // ------------------------------------------------------------------------------------------------
   // Scopes
 
-  private playLayers(): VarLayer[] {
+  private playLayers(host: string): VarLayer[] {
     const out: VarLayer[] = [];
     if (this.play.vars.size) out.push({ kind: 'play vars', label: posStr(this.play.pos) ?? 'play', vars: this.play.vars });
+    out.push(...this.varsFilesLayers(host, out));
+    return out;
+  }
+
+  /**
+   * The play's `vars_files` for a host (above play vars, as in Ansible): each entry a file, or a list of
+   * candidates of which the first that exists is read; names are templated with the host's variables and
+   * resolved against the play's directory. A missing file is a RunError naming the entry.
+   */
+  private varsFilesLayers(host: string, below: VarLayer[]): VarLayer[] {
+    if (!this.play.vars_files.length) return [];
+    const out: VarLayer[] = [];
+    let scope: VarScope | undefined;
+    const render = (p: string): string => {
+      if (!isTemplate(p)) return p;
+      scope ??= this.o.project.scope(host, below);
+      return String(scope.render(p, 'vars_files'));
+    };
+    for (const ref of this.play.vars_files) {
+      const candidates = (Array.isArray(ref.path) ? ref.path : [ref.path]).map(render);
+      const file = candidates.map((c) => resolve(this.play.dir, c)).find((f) => existsSync(f));
+      if (!file) throw new RunError(`vars_files: ${candidates.join(', ')} not found`, { pos: ref.pos, host, hint: `relative names are read from ${this.play.dir}` });
+      let vars = this.ex.varsFiles.get(file);
+      if (!vars) this.ex.varsFiles.set(file, (vars = loadVarsFile(file)));
+      out.push({ kind: 'play vars_files', label: file, vars });
+    }
     return out;
   }
 
@@ -369,7 +528,7 @@ class PlayRun {
     if (role && role.defaults.size && !roles.includes(role)) bottom.push({ kind: `role defaults (${role.name})`, label: role.files.defaults[0] ?? role.path, vars: role.defaults });
     const middle: VarLayer[] = [];
     if (st.factsVars.size) middle.push({ kind: 'facts', label: `facts of ${host}`, vars: st.factsVars });
-    middle.push(...this.playLayers());
+    middle.push(...this.playLayers(host));
     for (const r of roles) if (r.vars.size) middle.push({ kind: `role vars (${r.name})`, label: r.files.vars[0] ?? r.path, vars: r.vars });
     if (role && role.vars.size && !roles.includes(role)) middle.push({ kind: `role vars (${role.name})`, label: role.files.vars[0] ?? role.path, vars: role.vars });
     if (pn) {
@@ -382,17 +541,47 @@ class PlayRun {
     if (st.setFacts.size) middle.push({ kind: 'set_fact / register', label: 'set_fact', vars: st.setFacts });
     if (role?.params.size) middle.push({ kind: `role params (${role.name})`, label: role.path, vars: role.params });
     const project = this.o.project;
-    const hostScope = (h: string): VarScope => project.scope(h, this.ex.hostState(h).factsVars.size ? [{ kind: 'facts', label: 'facts', vars: this.ex.hostState(h).factsVars }, { kind: 'set_fact', label: 'set_fact', vars: this.ex.hostState(h).setFacts }] : []);
-    const baseMagic = project.magic(host, hostScope);
+    // hostvars[h]: h's inventory and vars-file variables, facts, include_vars, set_fact/register (not play
+    // vars, as in Ansible), plus its magic variables (inventory_hostname, group_names…).
+    const hostScope = (h: string): VarScope => {
+      const hs = this.ex.hostState(h);
+      const layers: VarLayer[] = [];
+      if (hs.factsVars.size) layers.push({ kind: 'facts', label: 'facts', vars: hs.factsVars });
+      if (hs.includeVars.size) layers.push({ kind: 'include_vars', label: 'include_vars', vars: hs.includeVars });
+      if (hs.setFacts.size) layers.push({ kind: 'set_fact', label: 'set_fact', vars: hs.setFacts });
+      return project.scope(h, layers);
+    };
+    const projectMagic = project.magic(host, hostScope);
+    const baseMagic = (name: string, s: VarScope): { found: boolean; value?: unknown } => {
+      const m = projectMagic(name, s);
+      if (name !== 'hostvars' || !m.found) return m;
+      const out: Record<string, Record<string, unknown>> = {};
+      for (const [h, v] of Object.entries(m.value as Record<string, Record<string, unknown>>)) {
+        const hm = project.magic(h, hostScope);
+        const extra: Record<string, unknown> = {};
+        for (const k of HOSTVARS_MAGIC) {
+          const x = hm(k, s);
+          if (x.found) extra[k] = x.value;
+        }
+        out[h] = { ...extra, ...v };
+      }
+      return { found: true, value: out };
+    };
     const batch = this.batch;
-    const playHosts = this.active(batch);
+    // As Ansible's magic variables: the play's hosts ignoring --limit, those not failed/unreachable/ended
+    // (across all batches), and those of the current batch.
+    const playHostsAll = this.allHosts;
+    const removed = (h: string): boolean => this.ex.hostState(h).failed || this.ex.hostState(h).unreachable || this.ex.hostState(h).ended;
+    const playHosts = playHostsAll.filter((h) => !removed(h));
+    const playBatch = batch.filter((h) => !removed(h));
     const magic = (name: string, s: VarScope): { found: boolean; value?: unknown } => {
       switch (name) {
         case 'ansible_play_hosts':
-        case 'ansible_play_batch':
           return { found: true, value: playHosts };
+        case 'ansible_play_batch':
+          return { found: true, value: playBatch };
         case 'ansible_play_hosts_all':
-          return { found: true, value: batch };
+          return { found: true, value: playHostsAll };
         case 'ansible_check_mode':
           return { found: true, value: Boolean(this.o.check) };
         case 'ansible_diff_mode':
@@ -440,11 +629,12 @@ class PlayRun {
   }
 
   private transportFor(h: string, scope?: VarScope): Transport {
+    // The implicit localhost (not in the inventory) first: it has no scope (project.scope() refuses it).
+    if (h === 'localhost' && !this.o.project.inventory.hosts.has(h)) return this.o.connections.forHost(h, { ansible_connection: 'local' }).transport;
     const s = scope ?? this.o.project.scope(h);
     const vars = new Proxy({} as Record<string, unknown>, {
       get: (_t, k) => (typeof k === 'string' && s.has(k) ? s.get(k) : undefined),
     });
-    if (h === 'localhost' && !this.o.project.inventory.hosts.has(h)) return this.o.connections.forHost(h, { ansible_connection: 'local' }).transport;
     return this.o.connections.forHost(h, vars).transport;
   }
 
@@ -461,6 +651,7 @@ class PlayRun {
     st.recap.failed++;
     const msg = e instanceof Error ? e.message : String(e);
     st.stoppedAt = { task: task.name, pos: task.pos, reason: msg };
+    st.lastFailure = { task: { name: task.name, action: task.action }, result: { changed: false, failed: true, msg } };
     this.o.bus.emit({ type: 'host.result', task, host: h, status: 'failed', result: { changed: false, failed: true, msg }, durationMs: Date.now() - started });
   }
 
@@ -495,14 +686,27 @@ class PlayRun {
   // Walking the plan
 
   /** Run nodes on hosts; returns the hosts that failed inside (for rescue). */
-  async runList(nodes: PlanNode[], hosts: string[]): Promise<string[]> {
+  async runList(nodes: PlanNode[], hosts: string[], roleDedup = false): Promise<string[]> {
     const failed: string[] = [];
-    for (const pn of nodes) {
+    for (const [i, pn] of nodes.entries()) {
       if (this.ex.isAborted()) break;
-      const live = this.active(hosts).filter((h) => !failed.includes(h));
+      let live = this.active(hosts).filter((h) => !failed.includes(h));
       if (!live.length) break;
+      // roleDedup (a play section, where `roles:` and their dependencies are inlined): a role runs once per
+      // host with the same parameters, as Ansible's implicit `meta: role_complete` at the end of every role
+      // instance and the linear strategy's `role.has_run(host)` skip do. A role instance is a run of
+      // consecutive nodes with the same role and dependency chain; the same Role object (the loader caches
+      // roles by name and parameters) met again after its instance ended is skipped silently.
+      const role = roleDedup && pn.node.kind !== 'import_role' ? pn.ctx.role : undefined;
+      if (role && !role.allowDuplicates) live = live.filter((h) => !this.ex.hostState(h).rolesRun.has(role.id));
+      if (!live.length) continue;
       const f = await this.runNode(pn, live);
       failed.push(...f);
+      const next = nodes[i + 1];
+      const instance = (x: PlanNode): string => `${x.ctx.role?.id ?? ''}<${x.ctx.depChain.map((r) => r.id).join('<')}`;
+      if (role && (!next || next.node.kind === 'import_role' || instance(next) !== instance(pn))) {
+        for (const h of live) this.ex.hostState(h).rolesRun.add(role.id);
+      }
     }
     return failed;
   }
@@ -524,7 +728,7 @@ class PlayRun {
     const failedInBlock = await this.runList(pn.block ?? [], hosts);
     let stillFailed = failedInBlock;
     if (failedInBlock.length && pn.rescue?.length) {
-      // Rescue: the failed hosts come back into play; a successful rescue counts as `rescued`.
+      // Rescue: the failed hosts come back into play; the failure counts as `rescued`, not `failed`.
       for (const h of failedInBlock) {
         const st = this.ex.hostState(h);
         st.failed = false;
@@ -532,8 +736,16 @@ class PlayRun {
         st.recap.rescued++;
         st.stoppedAt = undefined;
       }
+      // What the rescue tasks see (Ansible sets them as non-persistent facts of the host).
+      for (const h of failedInBlock) {
+        const lf = this.ex.hostState(h).lastFailure;
+        if (!lf) continue;
+        this.ex.hostState(h).setVar('ansible_failed_task', lf.task, 'rescue');
+        this.ex.hostState(h).setVar('ansible_failed_result', lf.result, 'rescue');
+      }
       stillFailed = await this.runList(pn.rescue, failedInBlock);
-      for (const h of stillFailed) this.ex.hostState(h).recap.rescued--;
+      // ansible-core 2.14 counts `rescued` when the block fails into its rescue and keeps it when the rescue
+      // fails too (that failure adds failed=1): no decrement here.
     }
     if (pn.always?.length) {
       // always runs on every host of the block, even those that failed in it (they stay failed afterwards).
@@ -592,7 +804,9 @@ class PlayRun {
     const eff = pn.ctx.effective;
     const first = hosts[0]!;
     const runOnceVal = eff.run_once;
-    const runOnce = runOnceVal === undefined ? false : typeof runOnceVal === 'boolean' ? runOnceVal : truthy(this.scope(first, pn).render(runOnceVal, 'run_once'));
+    // Actions that bypass the host loop (Ansible's BYPASS_HOST_LOOP: pause) run once, like run_once.
+    const bypass = n.kind === 'task' && BYPASS_HOST_LOOP.has(n.action.module);
+    const runOnce = bypass || (runOnceVal === undefined ? false : typeof runOnceVal === 'boolean' ? runOnceVal : truthy(this.scope(first, pn).render(runOnceVal, 'run_once')));
 
     // Meta and includes are handled here (they change the plan or the host state, not the target).
     if (n.kind === 'task' && n.action.module === 'meta') return this.runMeta(pn, hosts);
@@ -653,33 +867,80 @@ class PlayRun {
 
   private async runInclude(pn: PlanNode, hosts: string[]): Promise<string[]> {
     const n = pn.node as Extract<PlanNode['node'], { kind: 'include_tasks' | 'include_role' }>;
+    const eff = pn.ctx.effective;
     const failed: string[] = [];
-    // Group hosts by the rendered target so each distinct file is loaded once.
-    const groups = new Map<string, string[]>();
+    const raw = n.kind === 'include_tasks' ? n.file : n.roleName;
+    // One include per (target, loop vars): hosts that include the same file with the same vars run it together
+    // (Ansible's IncludedFile); with a loop, once per item, in item order, `when` evaluated per item and the
+    // loop variables visible to the included tasks as vars of the include (Ansible copies them into the
+    // include task's vars, so they sit just above the include's own vars).
+    const groups = new Map<string, { target: string; vars?: Record<string, unknown>; hosts: string[] }>();
+    const add = (target: string, h: string, vars?: Record<string, unknown>): void => {
+      const key = `${target}\0${vars ? JSON.stringify(vars) : ''}`;
+      const g = groups.get(key) ?? { target, ...(vars ? { vars } : {}), hosts: [] };
+      g.hosts.push(h);
+      groups.set(key, g);
+    };
     for (const h of hosts) {
       const scope = this.scope(h, pn);
-      if (!this.evalCond(scope, pn.ctx.when, 'when')) {
-        this.ex.hostState(h).recap.skipped++;
+      if (eff.loop === undefined) {
+        if (!this.evalCond(scope, pn.ctx.when, 'when')) {
+          this.ex.hostState(h).recap.skipped++;
+          continue;
+        }
+        add(String(scope.render(raw, n.kind, n.action.argsPos)), h);
         continue;
       }
-      const raw = n.kind === 'include_tasks' ? n.file : n.roleName;
-      const target = String(scope.render(raw, n.kind, n.action.argsPos));
-      const g = groups.get(target) ?? [];
-      g.push(h);
-      groups.set(target, g);
+      const items = this.loopItems(pn, h, scope);
+      let any = false;
+      for (const [i, item] of items.entries()) {
+        const top = this.loopVars(pn, item, i, items.length);
+        const itemScope = this.scope(h, pn, top);
+        if (!this.evalCond(itemScope, pn.ctx.when, 'when', top)) continue;
+        any = true;
+        add(String(itemScope.render(raw, n.kind, n.action.argsPos, top)), h, top);
+      }
+      if (!any) this.ex.hostState(h).recap.skipped++;
     }
-    for (const [target, hs] of groups) {
+    const sel = { tags: this.o.tags, skipTags: this.o.skipTags };
+    for (const g of groups.values()) {
       if (n.kind === 'include_tasks') {
-        const nodes = selectTasks(expandIncludeTasks(this.o.playbook, pn, target), { tags: this.o.tags, skipTags: this.o.skipTags });
-        failed.push(...(await this.runList(nodes, hs)));
+        const nodes = selectTasks(withIncludeVars(expandIncludeTasks(this.o.playbook, pn, g.target), pn, g.vars), sel);
+        // Ansible counts ok=1 per host for each included task file it loads (_load_included_file), not
+        // for include_role.
+        for (const h of g.hosts) this.ex.hostState(h).recap.ok++;
+        failed.push(...(await this.runList(nodes, g.hosts)));
       } else {
-        const inc = expandIncludeRole(this.o.playbook, pn, target);
+        const inc = expandIncludeRole(this.o.playbook, pn, g.target);
         this.plan.handlers.push(...inc.handlers.filter((x) => !this.plan.handlers.includes(x)));
-        const nodes = selectTasks(inc.nodes, { tags: this.o.tags, skipTags: this.o.skipTags });
-        failed.push(...(await this.runList(nodes, hs)));
+        const nodes = selectTasks(withIncludeVars(inc.nodes, pn, g.vars), sel);
+        failed.push(...(await this.runList(nodes, g.hosts)));
       }
     }
-    return failed;
+    return [...new Set(failed)];
+  }
+
+  /** The items of a task's loop (`loop:` or `with_<lookup>:`) for a host. */
+  private loopItems(pn: PlanNode, h: string, scope: VarScope): unknown[] {
+    const eff = pn.ctx.effective;
+    let v = typeof eff.loop === 'string' ? scope.render(eff.loop, 'loop', pn.node.keywordPos.loop) : scope.evaluate(eff.loop, 'loop', pn.node.keywordPos.loop);
+    if (eff.loop_with === 'items' && Array.isArray(v)) v = v.flatMap((x) => (Array.isArray(x) ? x : [x]));
+    else if (eff.loop_with === 'dict' && v && typeof v === 'object' && !Array.isArray(v)) v = Object.entries(v).map(([key, value]) => ({ key, value }));
+    else if (eff.loop_with === 'fileglob') v = this.fileglob(pn, v);
+    if (!Array.isArray(v)) {
+      throw new RunError(`loop must be a list, got ${v === null ? 'null' : typeof v}`, { pos: pn.node.keywordPos.loop ?? pn.node.pos, host: h, hint: 'use a list, or a template that yields one (e.g. "{{ groups[\'kube_control_plane\'] }}")' });
+    }
+    return v;
+  }
+
+  /** The variables one loop item binds: the loop var, ansible_loop_var, loop_control's index_var and extended. */
+  private loopVars(pn: PlanNode, item: unknown, i: number, length: number): Record<string, unknown> {
+    const lc = pn.ctx.effective.loop_control ?? {};
+    const loopVar = lc.loop_var ?? 'item';
+    const top: Record<string, unknown> = { [loopVar]: item, ansible_loop_var: loopVar };
+    if (lc.index_var) top[lc.index_var] = i;
+    if (lc.extended) top.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === length - 1, length, revindex: length - i, revindex0: length - i - 1 };
+    return top;
   }
 
   /** One task on one host (all loop items). Returns the host's outcome. */
@@ -701,19 +962,9 @@ class PlayRun {
     }
 
     // Loop items
-    let items: unknown[] | undefined;
     const lc = eff.loop_control ?? {};
     const loopVar = lc.loop_var ?? 'item';
-    if (eff.loop !== undefined) {
-      let v = typeof eff.loop === 'string' ? scope.render(eff.loop, 'loop', pn.node.keywordPos.loop) : scope.evaluate(eff.loop, 'loop', pn.node.keywordPos.loop);
-      if (eff.loop_with === 'items' && Array.isArray(v)) v = v.flatMap((x) => (Array.isArray(x) ? x : [x]));
-      else if (eff.loop_with === 'dict' && v && typeof v === 'object' && !Array.isArray(v)) v = Object.entries(v).map(([key, value]) => ({ key, value }));
-      else if (eff.loop_with === 'fileglob') v = this.fileglob(pn, v);
-      if (!Array.isArray(v)) {
-        throw new RunError(`loop must be a list, got ${v === null ? 'null' : typeof v}`, { pos: pn.node.keywordPos.loop ?? pn.node.pos, host: h, hint: 'use a list, or a template that yields one (e.g. "{{ groups[\'kube_control_plane\'] }}")' });
-      }
-      items = v;
-    }
+    const items = eff.loop !== undefined ? this.loopItems(pn, h, scope) : undefined;
 
     const noLogV = eff.no_log;
     const noLog = noLogV === undefined ? false : typeof noLogV === 'boolean' ? noLogV : truthy(scope.render(noLogV, 'no_log'));
@@ -732,9 +983,7 @@ class PlayRun {
       const commands: string[] = [];
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
-        const top: Record<string, unknown> = { [loopVar]: item, ansible_loop_var: loopVar };
-        if (lc.index_var) top[lc.index_var] = i;
-        if (lc.extended) top.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1 };
+        const top = this.loopVars(pn, item, i, items.length);
         const itemScope = this.scope(h, pn, top);
         const label = lc.label !== undefined ? String(itemScope.render(String(lc.label), 'loop_control.label')) : typeof item === 'string' ? item : JSON.stringify(item);
         let r: ItemResult;
@@ -746,7 +995,8 @@ class PlayRun {
           allSkipped = false;
         }
         const shown = noLog ? { censored: NO_LOG_MSG, changed: r.result.changed } : r.result;
-        results.push({ ...shown, [loopVar]: noLog ? undefined : item, ansible_loop_var: loopVar, item: noLog ? undefined : item });
+        // no_log hides output, not data: the registered results keep everything (as Ansible does).
+        results.push({ ...r.result, [loopVar]: item, ansible_loop_var: loopVar, item });
         anyChanged ||= r.status === 'changed';
         anyFailed ||= r.status === 'failed';
         commands.push(...r.commands);
@@ -787,15 +1037,20 @@ class PlayRun {
         if (final.ignored) {
           st.recap.ok++;
           st.recap.ignored++;
+          // Ansible (StrategyBase._process_pending_results) also counts an ignored failure's `changed`.
+          if (final.result.changed) st.recap.changed++;
         } else {
           st.recap.failed++;
           st.failed = true;
           st.stoppedAt = { task: ref.name, pos: ref.pos, reason: String(final.result.msg ?? 'failed') };
+          st.lastFailure = { task: { name: pn.node.name ?? ref.name, action: ref.action }, result: final.result };
           return 'failed';
         }
         break;
     }
-    return final.status;
+    // An ignored failure is not a failure of the host: callers treat 'failed' as "the host leaves the
+    // block/play" (and rescue), which ignore_errors must not trigger.
+    return final.status === 'failed' && final.ignored ? 'ok' : final.status;
   }
 
   private ignoreErrors(pn: PlanNode, scope: VarScope): boolean {
@@ -910,7 +1165,9 @@ class PlayRun {
             return tState.facts!;
           },
           findFile: (kind, name) => this.findFile(pn, kind, name),
-          renderTemplate: (text, file) => String(scope.render(text, `template ${file}`, { file }, top)),
+          // Template-file semantics (not scope.render's: see renderTemplateText), plus the template vars
+          // Ansible's template action adds on top of the task vars (ansible_managed…).
+          renderTemplate: (text, file) => renderTemplateText(scope, text, file, { ...top, ...templateVars(args.src, file, args.dest) }),
           timeout: Number(this.o.commandTimeout ?? 0),
           signal: this.o.signal ?? new AbortController().signal,
           warn: (m) => this.o.bus.emit({ type: 'warning', message: m, host: h, pos: posStr(pn.node.pos) }),
@@ -946,6 +1203,9 @@ class PlayRun {
         if (done) break;
         if (attempts >= maxAttempts) {
           result.failed = true;
+          // ansible-core 2.14 (TaskExecutor._execute) reports `attempts` = retries (one less than the attempts
+          // made) when they ran out, and keeps the module's msg.
+          result.attempts = maxAttempts - 1;
           result.msg = result.msg ?? `retries exhausted (${attempts} attempts)`;
           break;
         }
@@ -994,7 +1254,7 @@ class PlayRun {
     for (let round = 0; round < 10; round++) {
       const any = this.batch.some((h) => this.ex.hostState(h).notified.size && this.ex.hostState(h).active);
       if (!any) return;
-      for (const hp of this.plan.handlers) {
+      for (const hp of this.handlerOrder()) {
         const n = hp.node;
         if (n.kind !== 'task') continue;
         const names = new Set<string>([...(n.listen ?? [])]);

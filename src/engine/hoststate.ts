@@ -19,6 +19,8 @@ export class HostState {
   ended = false;
   /** the task it stopped at, for the journal and --resume */
   stoppedAt?: { task: string; pos?: string; reason: string };
+  /** the last task that failed on it and its result: `ansible_failed_task` / `ansible_failed_result` in a rescue */
+  lastFailure?: { task: Record<string, unknown>; result: Record<string, unknown> };
   facts?: Facts;
   /** facts as variables: ansible_facts plus every ansible_* name (Ansible's INJECT_FACTS_AS_VARS) */
   factsVars: VarMap = new Map();
