@@ -96,6 +96,8 @@ export async function runStep(name: string, flags: StepFlags, write: (line: stri
       }
       if (!flags.resume) prev = { status: prev.status }; // configuration changed: nothing counts as done
     }
+    // A full run (no --limit, no --resume) starts over: what earlier runs completed no longer counts.
+    if (!flags.resume && !flags.limit) prev = { status: prev.status };
     const pb = loadProjectPlaybook(project, playbook);
     const targets = playbookHosts(project, pb);
 
@@ -152,8 +154,10 @@ export async function runStep(name: string, flags: StepFlags, write: (line: stri
 
     const verify: VerifyResult[] = [];
     const listener = (e: RunEvent): void => {
-      if (e.type === 'host.result' && /^verify\b/i.test(e.task.name.replace(/^[^:]+ : /, ''))) {
-        verify.push({ name: `${e.task.name} [${e.host}]`, passed: e.status === 'ok' || e.status === 'changed', detail: e.status === 'failed' ? String(e.result.msg ?? '') : undefined });
+      // A verify task that does not apply to a host (skipped) is neither a pass nor a failure.
+      if (e.type === 'host.result' && e.status !== 'skipped' && /^verify\b/i.test(e.task.name.replace(/^[^:]+ : /, ''))) {
+        const passed = e.status === 'ok' || e.status === 'changed' || Boolean(e.ignored);
+        verify.push({ name: `${e.task.name} [${e.host}]`, passed, detail: passed ? undefined : String(e.result.msg ?? e.status) });
       }
     };
     let outcome;

@@ -626,6 +626,18 @@ class PlayRun {
       }
     });
     this.checkBatchFailures(task, false);
+    // --resume runs only some hosts, but their tasks may read the others' facts (hostvars[deployer]…):
+    // gather those quietly — no results, no recap — and warn about any that cannot be reached.
+    if (this.o.onlyHosts) {
+      const others = this.allHosts.filter((h) => !this.batch.includes(h) && !this.ex.hostState(h).facts);
+      await pool(others, this.o.forks, async (h) => {
+        try {
+          this.ex.hostState(h).useFacts(await gatherFacts(this.transportFor(h), 120));
+        } catch (e) {
+          this.o.bus.emit({ type: 'warning', host: h, message: `facts of ${h} (read by other hosts' tasks) could not be gathered: ${(e as Error).message}` });
+        }
+      });
+    }
   }
 
   private transportFor(h: string, scope?: VarScope): Transport {

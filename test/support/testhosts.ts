@@ -812,7 +812,7 @@ export class TestHost {
   readonly logFile: string;
   /** netns mode: the interfaces as configured; loopback mode: undefined (the machine's are shared) */
   readonly interfaces?: HostInterface[];
-  readonly memoryMiB?: number;
+  memoryMiB?: number;
   readonly cpus?: number;
   /** pid (machine namespace) of the host's init = pid 1 inside; valid once started */
   initPid = 0;
@@ -881,6 +881,19 @@ export class TestHost {
   /** Machine path of a path inside the host. */
   path(p: string): string {
     return join(this.rootDir, p);
+  }
+
+  /**
+   * Change the memory the host reports (its fake /proc/meminfo; only for hosts started with `memoryMiB`).
+   * The file is rewritten in place, so the bind mount inside the host sees the new content at once.
+   */
+  setMemory(mib: number): void {
+    const f = join(this.cluster.runDir, 'hosts', this.name, 'meminfo');
+    if (this.memoryMiB === undefined || !fs.existsSync(f)) throw new Error(`${this.name} was not started with memoryMiB`);
+    fs.chmodSync(f, 0o644);
+    fs.writeFileSync(f, fakeMeminfo(mib));
+    fs.chmodSync(f, 0o444);
+    this.memoryMiB = mib;
   }
 
   readFile(p: string): string {
