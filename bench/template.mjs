@@ -1,3 +1,4 @@
+/* global console, performance */
 // Template rendering speed (the hot path of every task): renders/s of a 30-line template served from the
 // cache and of single expressions. A benchmark, not a test: it prints numbers and asserts nothing about time.
 // Run: npm run build && node bench/template.mjs

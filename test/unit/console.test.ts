@@ -56,6 +56,6 @@ describe('Ansible-style console', () => {
     expect(pyJson({ b: 1, a: ['x', { c: null }], u: 'é' })).toBe('{"a": ["x", {"c": null}], "b": 1, "u": "\\u00e9"}');
     expect(pyJson({ a: [1] }, 4)).toBe('{\n    "a": [\n        1\n    ]\n}');
     expect(banner('TASK [x]')).toBe('\nTASK [x] ' + '*'.repeat(71));
-    expect(recapLine('h', { ok: 10, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 })).toMatch(/^h {25} : ok=10   changed=0 /);
+    expect(recapLine('h', { ok: 10, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 })).toMatch(/^h {25} : ok=10 {3}changed=0 /);
   });
 });
