@@ -14,6 +14,14 @@
  *    re-thrown after MiniJinja returns. MiniJinja's "undefined value" message has no name; the failing
  *    template is rendered once more in a debug environment whose report carries the span (line, column,
  *    the failing `a.b` text), which becomes TemplateError.variable/name/line/col.
+ *  - Undefined. Ansible's AnsibleUndefined is Jinja2's StrictUndefined, except that an attribute or item of
+ *    an undefined value is the same undefined value instead of an error. MiniJinja's `strict` mode gives
+ *    StrictUndefined; the chained access is added by `guardChains` where it matters: an access chain that
+ *    `default`/`d`/`mandatory` or a test like `is defined` consumes has each receiver wrapped,
+ *    `a.b.c | default(1)` → `((a | default(none)).b | default(none)).c | default(1)` (`none.x` is undefined).
+ *    Every other use of an undefined value (printing, `if`, `for`, operators, other filters) keeps failing
+ *    at the access, with the name. The inserted text is recorded so that error columns and names are
+ *    reported in the template's own text.
  *  - Re-entrancy: a lookup that renders (lookup('template')) may not re-enter the environment that is
  *    rendering; each nesting depth has its own environment.
  */
@@ -21,7 +29,7 @@ import { createRequire } from 'node:module';
 import { PluginError, TemplateError } from './errors.js';
 import {
   delimitersOf, doubleBackslashesInStrings, HeaderError, isStandard, isStringLiteral, lastFilter, lineCol, LexError, parseHeader,
-  scan, tokenize, type Delimiters, type HeaderOverrides, type Segment,
+  scan, tokenize, type Delimiters, type HeaderOverrides, type Segment, type Tok,
 } from './lexer.js';
 import { literalEval, plain, pyFloat, pyRepr } from './pyvalue.js';
 
@@ -82,7 +90,12 @@ interface Compiled {
   plainSource: string;
   /** output starts with one newline that belongs to the wrapper prelude */
   prelude: boolean;
+  /** text guardChains inserted into plainSource, as [offset, length] ascending */
+  inserts: Inserts;
 }
+
+/** Text inserted by a rewrite, as [offset in the rewritten text, length], ascending. */
+export type Inserts = [number, number][];
 
 interface Frame {
   error?: unknown;
@@ -119,6 +132,8 @@ export class Engine {
   private caches: Map<string, Compiled>[] = [];
   private frames: Frame[] = [];
   private counter = 0;
+  /** single expressions that needed the chain guards, rewritten (see evalExpression) */
+  private readonly guarded = new Map<string, { out: string; inserts: Inserts }>();
   private readonly extensions: ((env: MjEnvironment) => void)[] = [];
 
   constructor(private readonly plugins: PluginSet) {
@@ -237,7 +252,7 @@ export class Engine {
       this.frames.pop();
       if (frame.error !== undefined) throw pluginError(frame);
       this.checkPoisoned(e);
-      throw this.diagnose(compiled.plainSource, ctx, s, e, headerLines, data);
+      throw this.diagnose(compiled.plainSource, ctx, s, e, headerLines, data, undefined, compiled.inserts);
     }
     this.frames.pop();
     if (frame.error !== undefined) throw pluginError(frame);
@@ -254,17 +269,32 @@ export class Engine {
   evalExpression(expr: string, ctx: Record<string, unknown>, data?: unknown): unknown {
     const depth = this.frames.length;
     const env = this.env(depth);
-    const src = rewriteExpr(expr);
+    // MiniJinja compiles an expression on every evalExpr, so the chain guards (which lengthen it) are
+    // added only when the plain form fails: if it succeeds, no access met an undefined receiver and the
+    // guarded form gives the same value. An expression that needed them keeps them (loops over hosts).
+    const base = rewriteBase(expr);
+    const known = this.guarded.get(base);
+    let { out: src, inserts: ins } = known ?? guardChains(base, false);
     const frame: Frame = { data };
     this.frames.push(frame);
     let v: unknown;
     try {
-      v = env.evalExpr(src, ctx);
+      try {
+        v = env.evalExpr(src, ctx);
+      } catch (e) {
+        if (known || frame.error !== undefined || isPoisoned(e)) throw e;
+        const g = guardChains(base, true);
+        if (g.out === src) throw e;
+        if (this.guarded.size >= MAX_CACHE) this.guarded.clear();
+        this.guarded.set(base, g);
+        ({ out: src, inserts: ins } = g);
+        v = env.evalExpr(src, ctx);
+      }
     } catch (e) {
       this.frames.pop();
       if (frame.error !== undefined) throw pluginError(frame);
       this.checkPoisoned(e);
-      throw this.diagnose(`{{ ${src} }}`, ctx, settingsDefault(), e, 0, data, expr);
+      throw this.diagnose(`{{ ${src} }}`, ctx, settingsDefault(), e, 0, data, expr, shift(ins, 3));
     }
     if (v === undefined && frame.error === undefined) {
       // None and Undefined both arrive as `undefined`: ask MiniJinja which one it was.
@@ -276,7 +306,7 @@ export class Engine {
       }
       if (undef) {
         this.frames.pop();
-        throw this.diagnose(`{{ ${src} }}`, ctx, settingsDefault(), new Error('undefined value'), 0, data, expr);
+        throw this.diagnose(`{{ ${src} }}`, ctx, settingsDefault(), new Error('undefined value'), 0, data, expr, shift(ins, 3));
       }
     }
     this.frames.pop();
@@ -286,9 +316,7 @@ export class Engine {
 
   private checkPoisoned(e: unknown): void {
     // A WASM trap leaves the module unusable: start a fresh instance for the next render.
-    if ((e as Error)?.constructor?.name === 'RuntimeError' || /recursive use of an object|unreachable/.test(String((e as Error)?.message))) {
-      this.load();
-    }
+    if (isPoisoned(e)) this.load();
   }
 
   private compile(env: MjEnvironment, depth: number, body: string, s: Settings, headerLines: number): Compiled {
@@ -308,7 +336,7 @@ export class Engine {
       }
       throw e;
     }
-    const { wrapped, plainSrc, needsPrelude } = rewrite(segs, s);
+    const { wrapped, plainSrc, needsPrelude, inserts } = rewrite(segs, s);
     const source = needsPrelude ? PRELUDE + wrapped : wrapped;
     if (cache.size >= MAX_CACHE) {
       env.clearTemplates();
@@ -321,20 +349,22 @@ export class Engine {
     try {
       env.addTemplate(name, source);
     } catch (e) {
-      throw this.diagnose(plainSrc, {}, s, e, headerLines, undefined);
+      throw this.diagnose(plainSrc, {}, s, e, headerLines, undefined, undefined, inserts);
     }
     // The prelude ends in a newline that is cut from the output, unless the template opens with a
     // whitespace-stripping tag (`{%-`, `{{-`, `{#-`), which removes that newline itself.
     const d = s.delims;
     const lead = wrapped.trimStart();
     const stripped = [d.blockStart, d.varStart, d.commentStart].some((o) => lead.startsWith(o + '-'));
-    const c: Compiled = { name, plainSource: plainSrc, prelude: needsPrelude && !stripped };
+    const c: Compiled = { name, plainSource: plainSrc, prelude: needsPrelude && !stripped, inserts };
     cache.set(key, c);
     return c;
   }
 
   /** Turn a MiniJinja failure into a TemplateError with the undefined name and position when there is one. */
-  private diagnose(plainSrc: string, ctx: unknown, s: Settings, first: unknown, headerLines: number, data: unknown, exprForMsg?: string): TemplateError {
+  private diagnose(
+    plainSrc: string, ctx: unknown, s: Settings, first: unknown, headerLines: number, data: unknown, exprForMsg?: string, inserts: Inserts = [],
+  ): TemplateError {
     let report = String((first as Error)?.message ?? first);
     let dbg: MjEnvironment | undefined;
     const frame: Frame = { data };
@@ -356,7 +386,7 @@ export class Engine {
         /* already gone */
       }
     }
-    const err = errorFromReport(report, plainSrc, headerLines, exprForMsg);
+    const err = errorFromReport(report, plainSrc, headerLines, exprForMsg, inserts);
     if (err.kind === 'undefined' && err.variable && /[.[]/.test(err.variable)) return this.refineUndefined(err, ctx, data) ?? err;
     return err;
   }
@@ -432,6 +462,14 @@ function splitChain(text: string): { base: string; accessors: { kind: 'attr' | '
   return accessors.length ? { base: m[0], accessors } : undefined;
 }
 
+function isPoisoned(e: unknown): boolean {
+  return (e as Error)?.constructor?.name === 'RuntimeError' || /recursive use of an object|unreachable/.test(String((e as Error)?.message));
+}
+
+function shift(ins: Inserts, by: number): Inserts {
+  return ins.map(([at, n]) => [at + by, n]);
+}
+
 function settingsDefault(): Settings {
   return { trim: true, lstrip: false, keep: false, esc: false, delims: delimitersOf({}) };
 }
@@ -463,23 +501,27 @@ function trailingNewlines(s: string): number {
 }
 
 /**
- * Token-level rewrites inside a tag: `| round(…)` → `| round(…) | float` (see FLOAT_FILTERS) and
- * `| mandatory` → `| default(UNDEF_MARK) | mandatory` (a JS filter cannot tell None from undefined).
+ * Token-level rewrites inside a tag: Python string escapes, `dict.get(k, d)`, `| round(…)` →
+ * `| round(…) | float` (see FLOAT_FILTERS), then guardChains. Returns the text guardChains inserted.
  */
-export function rewriteExpr(src: string): string {
+export function rewriteExprMapped(src: string): { out: string; inserts: Inserts } {
+  return guardChains(rewriteBase(src), true);
+}
+
+function rewriteBase(src: string): string {
   if (src.includes('\\')) src = normalizeStrings(src);
   if (src.includes('.get(')) src = rewriteDictGet(src);
-  if (!/\b(round|pow|log|root|mandatory|float)\b/.test(src)) return src;
+  if (/\b(round|pow|log|root|float)\b/.test(src)) src = rewriteFloats(src);
+  return src;
+}
+
+function rewriteFloats(src: string): string {
   const toks = tokenize(src);
   const inserts: { at: number; text: string; cut?: number }[] = [];
   for (let k = 0; k + 1 < toks.length; k++) {
     const tk = toks[k]!;
     const nm = toks[k + 1]!;
     if (tk.t !== 'op' || tk.v !== '|' || nm.t !== 'name') continue;
-    if (nm.v === 'mandatory') {
-      inserts.push({ at: tk.i, text: `| default(${JSON.stringify(UNDEF_MARK)}) ` });
-      continue;
-    }
     if (!FLOAT_FILTERS.has(nm.v) && nm.v !== 'float') continue;
     let end = nm.i + nm.v.length;
     const open = toks[k + 2];
@@ -509,6 +551,157 @@ export function rewriteExpr(src: string): string {
   let out = src;
   for (const ins of inserts.sort((a, b) => b.at - a.at)) out = out.slice(0, ins.at) + ins.text + out.slice(ins.cut ?? ins.at);
   return out;
+}
+
+/** Filters that take an undefined value (Jinja2's `default`; Ansible's `mandatory` checks for one). */
+const GUARD_FILTERS = new Set(['default', 'd', 'mandatory']);
+/**
+ * Tests that answer for an undefined value instead of failing, in Jinja2 (isinstance checks) and in
+ * MiniJinja's strict mode alike. Not `iterable` (Jinja2 iterates, which fails) nor `eq`/`in` (compare).
+ */
+const GUARD_TESTS = new Set(['defined', 'undefined', 'none', 'string', 'mapping', 'number', 'sequence', 'boolean', 'integer', 'float', 'sameas', 'true', 'false']);
+/** Words that end an operand when walking back from a filter (`x if a.b | default(1)`). */
+const OPERATOR_WORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'elif']);
+const MAY_GUARD = /\b(?:default|d|mandatory|is)\b/;
+
+/**
+ * Ansible's chained undefined, where it is observable. For each access chain consumed by a guard filter or
+ * test (GUARD_FILTERS, GUARD_TESTS), every receiver becomes `(receiver | default(none))`, so an access on an
+ * undefined value yields undefined instead of failing: `a.b.c is defined` →
+ * `((a | default(none)).b | default(none)).c is defined`. MiniJinja's `default` keeps a defined value
+ * (None included) and `none.x` / `none[k]` are undefined, as attribute access on None is in Jinja2.
+ * Method calls and slices end the guarded part (`a.b.m()` calls on undefined fail, as in Ansible).
+ * `X | mandatory` becomes `X | default(UNDEF_MARK + 'X') | mandatory` (a JS filter cannot tell None from
+ * undefined; the text names the variable in the error). With `chains` false only that is done.
+ */
+export function guardChains(src: string, chains: boolean): { out: string; inserts: Inserts } {
+  if (chains ? !MAY_GUARD.test(src) : !src.includes('mandatory')) return { out: src, inserts: [] };
+  const toks = tokenize(src);
+  const adds: { at: number; text: string; open: boolean }[] = [];
+  for (let k = 1; k < toks.length; k++) {
+    const tk = toks[k]!;
+    let mandatory = false;
+    if (tk.t === 'op' && tk.v === '|') {
+      const nm = toks[k + 1];
+      if (nm?.t !== 'name' || !GUARD_FILTERS.has(nm.v)) continue;
+      mandatory = nm.v === 'mandatory';
+    } else if (tk.t === 'name' && tk.v === 'is') {
+      const nm = toks[k + 1]?.v === 'not' ? toks[k + 2] : toks[k + 1];
+      if (nm?.t !== 'name' || !GUARD_TESTS.has(nm.v)) continue;
+    } else continue;
+    const chain = operandChain(toks, k - 1);
+    if (mandatory) {
+      const name = chain ? src.slice(toks[chain.start]!.i, tk.i).trim() : '';
+      adds.push({ at: tk.i, text: `| default(${JSON.stringify(UNDEF_MARK + name)}) `, open: false });
+    }
+    if (!chains) continue;
+    // `(a.b.c) is defined`, `((a.b).c | default(1))`: the chain inside a parenthesized primary is guarded too
+    for (let c = chain; c; ) {
+      if (c.accessors.length) {
+        adds.push({ at: toks[c.start]!.i, text: '('.repeat(c.accessors.length), open: true });
+        for (const a of c.accessors) adds.push({ at: toks[a]!.i, text: ' | default(none))', open: false });
+      }
+      const open = c.start;
+      if (toks[open]!.v !== '(' || toks[open]!.t !== 'op') break;
+      const close = matchingClose(toks, open);
+      const inner = close > open + 1 ? operandChain(toks, close - 1) : undefined;
+      c = inner?.start === open + 1 ? inner : undefined;
+    }
+  }
+  if (!adds.length) return { out: src, inserts: [] };
+  // at one offset a closing insert (end of a receiver) goes before an opening one (start of a chain)
+  adds.sort((x, y) => x.at - y.at || Number(x.open) - Number(y.open));
+  let out = '';
+  let last = 0;
+  const inserts: Inserts = [];
+  for (const a of adds) {
+    out += src.slice(last, a.at);
+    inserts.push([out.length, a.text.length]);
+    out += a.text;
+    last = a.at;
+  }
+  return { out: out + src.slice(last), inserts };
+}
+
+/**
+ * The access chain that ends at token `end`: its primary's first token and the tokens (`.` or `[`) that
+ * start each access after it, or undefined when the operand is not a primary with postfix accesses (an
+ * operator, a filter, a test). A call's result counts as the primary (its callee is not guarded).
+ */
+function operandChain(toks: Tok[], end: number): { start: number; accessors: number[] } | undefined {
+  const acc: number[] = [];
+  let collect = true;
+  const finish = (start: number): { start: number; accessors: number[] } | undefined => {
+    const p = toks[start - 1];
+    // a filter or test name is not an operand: `x | f | default(1)`
+    if (p && ((p.t === 'op' && p.v === '|') || (p.t === 'name' && (p.v === 'is' || (p.v === 'not' && toks[start - 2]?.v === 'is'))))) return undefined;
+    return { start, accessors: acc.reverse() };
+  };
+  for (let b = end; b >= 0; ) {
+    const t = toks[b]!;
+    if (t.t === 'op' && (t.v === ']' || t.v === ')' || t.v === '}')) {
+      const open = matchingOpen(toks, b);
+      if (open < 0) return undefined;
+      const p = toks[open - 1];
+      const postfix =
+        p !== undefined && (p.t === 'str' || p.t === 'num' || (p.t === 'name' && !OPERATOR_WORDS.has(p.v)) || (p.t === 'op' && (p.v === ')' || p.v === ']' || p.v === '}')));
+      if (t.v === '}' || !postfix) return finish(open); // a literal or a parenthesized expression
+      if (t.v === ')') collect = false; // a call
+      else if (collect) {
+        if (isSlice(toks, open, b)) collect = false;
+        else acc.push(open);
+      }
+      b = open - 1;
+      continue;
+    }
+    if (t.t === 'name' || t.t === 'num') {
+      if (t.t === 'name' && OPERATOR_WORDS.has(t.v)) return undefined;
+      const p = toks[b - 1];
+      if (p?.t === 'op' && p.v === '.') {
+        if (collect) acc.push(b - 1);
+        b -= 2;
+        continue;
+      }
+      return finish(b);
+    }
+    if (t.t === 'str') return finish(b);
+    return undefined;
+  }
+  return undefined;
+}
+
+function matchingOpen(toks: Tok[], close: number): number {
+  let depth = 0;
+  for (let j = close; j >= 0; j--) {
+    const u = toks[j]!;
+    if (u.t !== 'op') continue;
+    if (u.v === ']' || u.v === ')' || u.v === '}') depth++;
+    else if ((u.v === '[' || u.v === '(' || u.v === '{') && --depth === 0) return j;
+  }
+  return -1;
+}
+
+function matchingClose(toks: Tok[], open: number): number {
+  let depth = 0;
+  for (let j = open; j < toks.length; j++) {
+    const u = toks[j]!;
+    if (u.t !== 'op') continue;
+    if (u.v === '[' || u.v === '(' || u.v === '{') depth++;
+    else if ((u.v === ']' || u.v === ')' || u.v === '}') && --depth === 0) return j;
+  }
+  return -1;
+}
+
+function isSlice(toks: Tok[], open: number, close: number): boolean {
+  let depth = 0;
+  for (let j = open + 1; j < close; j++) {
+    const u = toks[j]!;
+    if (u.t !== 'op') continue;
+    if (u.v === '[' || u.v === '(' || u.v === '{') depth++;
+    else if (u.v === ']' || u.v === ')' || u.v === '}') depth--;
+    else if (u.v === ':' && depth === 0) return true;
+  }
+  return false;
 }
 
 /**
@@ -610,11 +803,16 @@ function normalizeStrings(src: string): string {
   return out + src.slice(last);
 }
 
-function rewrite(segs: Segment[], s: Settings): { wrapped: string; plainSrc: string; needsPrelude: boolean } {
+function rewrite(segs: Segment[], s: Settings): { wrapped: string; plainSrc: string; needsPrelude: boolean; inserts: Inserts } {
   const std = isStandard(s.delims);
   let wrapped = '';
   let plainSrc = '';
   let needsPrelude = false;
+  const inserts: Inserts = [];
+  /** record guardChains' inserts of an expression about to be emitted `lead` characters from here */
+  const mark = (ins: Inserts, lead: number): void => {
+    for (const [at, n] of ins) inserts.push([plainSrc.length + lead + at, n]);
+  };
   const emit = (w: string, p: string = w): void => {
     wrapped += w;
     plainSrc += p;
@@ -631,7 +829,8 @@ function rewrite(segs: Segment[], s: Settings): { wrapped: string; plainSrc: str
         emit(std ? seg.raw : `{#${commentMarks(seg.raw, s.delims)}#}`);
         break;
       case 'block': {
-        const inner = rewriteExpr(seg.inner);
+        const { out: inner, inserts: ins } = rewriteExprMapped(seg.inner);
+        mark(ins, 2 + seg.lead.length);
         emit(`{%${seg.lead}${inner}${seg.trail}%}`);
         break;
       }
@@ -641,7 +840,9 @@ function rewrite(segs: Segment[], s: Settings): { wrapped: string; plainSrc: str
       case 'var': {
         let expr = seg.inner;
         if (s.esc) expr = doubleBackslashesInStrings(expr);
-        expr = rewriteExpr(expr);
+        const { out, inserts: ins } = rewriteExprMapped(expr);
+        expr = out;
+        mark(ins, 2 + seg.lead.length);
         const trimmed = expr.trim();
         const lf = lastFilter(trimmed);
         if (!trimmed || isStringLiteral(trimmed) || (lf !== undefined && STRING_FILTERS.has(lf))) {
@@ -654,7 +855,7 @@ function rewrite(segs: Segment[], s: Settings): { wrapped: string; plainSrc: str
       }
     }
   }
-  return { wrapped, plainSrc, needsPrelude };
+  return { wrapped, plainSrc, needsPrelude, inserts };
 }
 
 function commentMarks(raw: string, d: Delimiters): string {
@@ -664,8 +865,11 @@ function commentMarks(raw: string, d: Delimiters): string {
   return `${lead} ${trail}`;
 }
 
-/** Parse MiniJinja's (debug) error report into a TemplateError. */
-function errorFromReport(report: string, src: string, headerLines: number, exprForMsg?: string): TemplateError {
+/**
+ * Parse MiniJinja's (debug) error report into a TemplateError. `inserts` is the text guardChains added to
+ * `src`: the column, the source line and the failing expression are given without it.
+ */
+function errorFromReport(report: string, src: string, headerLines: number, exprForMsg?: string, inserts: Inserts = []): TemplateError {
   const lines = report.split('\n');
   const head = lines[0] ?? report;
   const m = /^(.*?)(?: \(in [^)]*?:(\d+)\))?$/.exec(head);
@@ -685,10 +889,23 @@ function errorFromReport(report: string, src: string, headerLines: number, exprF
     line = Number(lm[1]);
     sourceLine = lm[2]!;
     col = c0 + 1;
-    span = extendBack(sourceLine, c0, c0 + cm[3]!.length);
+    const c1 = c0 + cm[3]!.length;
+    span = extendBack(sourceLine, c0, c1);
+    if (inserts.length) {
+      const srcLines = src.split('\n');
+      let ls = 0;
+      for (let k = 0; k < line - 1 && k < srcLines.length; k++) ls += srcLines[k]!.length + 1;
+      const le = ls + (srcLines[line - 1] ?? '').length;
+      const here = inserts.filter(([at]) => at >= ls && at < le);
+      if (here.length) {
+        sourceLine = withoutInserts(src, ls, le, here);
+        col = c0 - insertedWithin(ls, ls + c0, here) + 1;
+        span = withoutInserts(src, ls + c1 - span.length, ls + c1, here);
+      }
+    }
     break;
   }
-  if (line !== undefined && !sourceLine) sourceLine = src.split('\n')[line - 1];
+  if (line !== undefined && !sourceLine) sourceLine = withoutInserts(src, 0, src.length, inserts).split('\n')[line - 1];
   const fileLine = line !== undefined ? line + headerLines : undefined;
   const where = exprForMsg !== undefined ? '' : fileLine !== undefined ? ` (template line ${fileLine})` : '';
   if (/^undefined value/.test(detail) || /undefined/.test(detail)) {
@@ -707,6 +924,25 @@ function errorFromReport(report: string, src: string, headerLines: number, exprF
   }
   const kind = /^syntax error/.test(detail) ? 'syntax' : /^invalid operation|cannot|unsupported/.test(detail) ? 'type' : 'other';
   return new TemplateError(`${kind === 'syntax' ? 'template ' : ''}${detail}${where}`, { kind, line: fileLine, col, sourceLine });
+}
+
+/** `src[from, to)` without the inserted ranges. */
+function withoutInserts(src: string, from: number, to: number, inserts: Inserts): string {
+  let out = '';
+  let p = from;
+  for (const [at, n] of inserts) {
+    if (at + n <= p || at >= to) continue;
+    out += src.slice(p, Math.max(p, at));
+    p = Math.max(p, at + n);
+  }
+  return p < to ? out + src.slice(p, to) : out;
+}
+
+/** How many characters of [from, to) are inserted text. */
+function insertedWithin(from: number, to: number, inserts: Inserts): number {
+  let n = 0;
+  for (const [at, len] of inserts) n += Math.max(0, Math.min(to, at + len) - Math.max(from, at));
+  return n;
 }
 
 /** MiniJinja's span of `a[b].c` may start at `[b]`: extend it back over the primary expression it applies to. */

@@ -13,7 +13,7 @@ import jmespath from 'jmespath';
 import YAML from 'yaml';
 import { randomSalt, sha512Crypt } from './crypt.js';
 import { UNDEF_MARK, type PluginFn } from './engine.js';
-import { PluginError } from './errors.js';
+import { PluginError, TemplateError } from './errors.js';
 import { ipaddrFilter, networkInUsable } from './ipaddr.js';
 import { isPlainObject, plain, pyRepr, pyStr, truthy } from './pyvalue.js';
 import { pyRegex, pyReplacement } from './pyregex.js';
@@ -673,9 +673,15 @@ def('quote', [], (v) => {
   return "'" + s.replace(/'/g, `'"'"'`) + "'";
 });
 
+// `X | mandatory` arrives as `X | default(UNDEF_MARK + 'X') | mandatory` (engine.ts guardChains).
 def('mandatory', ['msg'], (v, p) => {
-  if (v === UNDEF_MARK) throw new PluginError(isNone(p.msg) ? 'Mandatory variable not defined.' : str(p.msg));
-  return v;
+  if (typeof v !== 'string' || !v.startsWith(UNDEF_MARK)) return v;
+  if (!isNone(p.msg)) throw new PluginError(str(p.msg));
+  const variable = v.slice(UNDEF_MARK.length) || undefined;
+  const name = variable ? /^[A-Za-z_]\w*/.exec(variable)?.[0] : undefined;
+  throw new TemplateError(`Mandatory variable ${variable ? `'${variable}' ` : ''}not defined.`, {
+    kind: 'undefined', plugin: 'mandatory', variable, name, hint: variable ? `define '${variable}' (the template requires it: | mandatory)` : undefined,
+  });
 });
 
 FILTERS.set('comment', (value: unknown, ...args: unknown[]) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha512Crypt, verifySha512Crypt } from '../../src/template/crypt.js';
 import { ipaddrFilter, networkInUsable } from '../../src/template/ipaddr.js';
+import { guardChains } from '../../src/template/engine.js';
 import { parseHeader, scan, templateNames } from '../../src/template/lexer.js';
 import { literalEval, pyFloat, pyRepr } from '../../src/template/pyvalue.js';
 import { pyRegex, pyReplacement } from '../../src/template/pyregex.js';
@@ -141,6 +142,69 @@ describe('undefined variables are named', () => {
   });
 });
 
+describe('chained undefined (AnsibleUndefined)', () => {
+  const ctx = { a: {}, n: null, hv: { n1: { ansible_eth0: { ipv4: { address: '192.0.2.1' } } } }, h: 'n1', iface: 'eth1' };
+  it('lets default, d, defined, undefined and type tests see an undefined chain', () => {
+    expect(renderText("{{ a.b.c | default('x') }} {{ a.b.c | d('y') }} {{ a['b'].c[0] | default(8) }} {{ zz.b.c | default(9) }}", ctx)).toBe('x y 8 9');
+    expect(renderText('{{ a.b.c is defined }} {{ a.b.c is undefined }} {{ a.b.c is not defined }} {{ n.x.y is none }}', ctx)).toBe('False True True False');
+    expect(renderText("{{ (a.b.c | default({})).d | default(1) }} {{ (a.b.c is defined) | ternary('y', 'n') }}", ctx)).toBe('1 n');
+    expect(renderText("[{{ hv[h]['ansible_' + iface].ipv4.address | default('') }}]", ctx)).toBe('[]');
+    expect(renderText("{{ hv[h]['ansible_' + 'eth0'].ipv4.address | default('') }}", ctx)).toBe('192.0.2.1');
+    expect(renderString('{{ a.b.c | default(omit) }}', ctx)).toBe(OMIT_PLACEHOLDER);
+    expect(renderString('{{ a.b.port | default(80) | int }}', ctx)).toBe(80);
+    expect(evalExpression('a.b.c is defined or n.x is defined', ctx)).toBe(false);
+    expect(renderText("{% if a.b.c is defined and a.b.c %}y{% else %}n{% endif %}{% for p in a.b.ps | default([1, 2]) %}{{ p }}{% endfor %}", ctx)).toBe('n12');
+  });
+  it('still fails on every other use, naming the access', () => {
+    for (const t of ['{{ a.b.c }}', '{% if a.b.c %}y{% endif %}', '{% for x in a.b.c %}{% endfor %}', '{{ a.b.c == 1 }}', '{{ a.b.c + 1 }}', "{{ a.b.c ~ 'x' }}", '{{ a.b.c | ternary(1, 2) }}', '{{ a.b.c | length }}', '{{ a.b.c.upper() | default(1) }}']) {
+      const e = err(() => renderText(t, ctx));
+      expect([t, e.kind, e.variable, e.undefinedName]).toEqual([t, 'undefined', 'a.b.c', 'a']);
+      expect(e.message).toContain("'a' has no attribute 'b'");
+    }
+    expect(err(() => renderString('{{ a.b.c }}', ctx)).variable).toBe('a.b.c');
+    expect(err(() => evalExpression('a.b.c == 1', ctx)).variable).toBe('a.b.c');
+  });
+  it('single expressions give the same value whether the guarded form is remembered or not', () => {
+    const e = "x.y.z | default('d')";
+    expect(evalExpression(e, { x: { y: { z: 1 } } })).toBe(1);
+    expect(evalExpression(e, { x: {} })).toBe('d');
+    expect(evalExpression(e, { x: { y: { z: 2 } } })).toBe(2);
+    expect(evalExpression(e, {})).toBe('d');
+    const bad = "x.y.z | default('d') ~ w.v.u";
+    for (let i = 0; i < 2; i++) {
+      const er = err(() => evalExpression(bad, { x: {}, w: {} }));
+      expect([er.variable, er.col]).toEqual(['w.v.u', 28]);
+    }
+  });
+  it('mandatory names the chain', () => {
+    const e = err(() => renderText('{{ a.b.c | mandatory }}', ctx));
+    expect(e.message).toBe("Mandatory variable 'a.b.c' not defined.");
+    expect(err(() => renderText("{{ a.b.c | mandatory('need it') }}", ctx)).message).toContain('need it');
+    expect(renderText('{{ a.b | mandatory }}', { a: { b: 0 } })).toBe('0');
+  });
+  it('reports columns and text of the template as written, not of the rewrite', () => {
+    const e = err(() => renderText("{{ a.b.c | default('x') }} {{ d.e.f }}", { ...ctx, d: {} }));
+    expect([e.variable, e.line, e.col, e.sourceLine]).toEqual(['d.e.f', 1, 32, "{{ a.b.c | default('x') }} {{ d.e.f }}"]);
+    expect(err(() => renderText('{{ d.e.f }}', { d: {} })).col).toBe(5);
+    const e2 = err(() => renderText("x\n{{ x[a.k | default('m')].y.z }}", { a: {}, x: { m: {} } }));
+    expect([e2.variable, e2.line, e2.col]).toEqual(["x[a.k | default('m')].y.z", 2, 25]);
+    const e3 = err(() => renderString("{{ (a.b | default('q')) ~ d.e.f }}", { ...ctx, d: {} }));
+    expect([e3.variable, e3.col]).toEqual(['d.e.f', 28]);
+    expect(err(() => renderText('{{ a.b.c | default(1) + }}', ctx)).col).toBe(25);
+  });
+  it('rewrites only chains that a guard consumes', () => {
+    expect(guardChains('a.b.c | default(1)', true).out).toBe('((a | default(none)).b | default(none)).c | default(1)');
+    expect(guardChains("not h[k]['x' + i] is defined", true).out).toBe("not ((h | default(none))[k] | default(none))['x' + i] is defined");
+    expect(guardChains('a.m(1).c is undefined', true).out).toBe('(a.m(1) | default(none)).c is undefined');
+    expect(guardChains('(x.y | f).z | d', true).out).toBe('((x.y | f) | default(none)).z | d');
+    expect(guardChains('((a.b).c) is defined', true).out).toBe('((((a | default(none)).b) | default(none)).c) is defined');
+    for (const same of ['a.b.c', 'a.b | f | default(1)', 'a.b[1:] | default(1)', 'x | default(a.b.c)', 'a.b.c is iterable', 'n | default(1)']) expect(guardChains(same, true).out).toBe(same);
+    const m = guardChains('a.b | mandatory', false);
+    expect(m.out).toBe('a.b | default("\\u0001undefined\\u0001a.b") | mandatory');
+    expect(m.inserts).toEqual([[4, m.out.length - 'a.b | mandatory'.length]]);
+  });
+});
+
 describe('guarded plugins', () => {
   it('turns a throwing filter into a TemplateError and keeps the engine usable', () => {
     extendTemplates((env) => env.addFilter('boom', () => {
@@ -199,7 +263,9 @@ describe('filters: edge cases', () => {
     expect(renderString("{{ d | json_query('a[?x>`1`].x') }}", { d: { a: [{ x: 1 }, { x: 2 }] } })).toEqual([2]);
   });
   it('mandatory, hash, quote, comment, b64', () => {
-    expect(err(() => renderText('{{ nope | mandatory }}', {})).message).toContain('Mandatory variable not defined');
+    const m = err(() => renderText('{{ nope | mandatory }}', {}));
+    expect(m.message).toContain("Mandatory variable 'nope' not defined");
+    expect([m.kind, m.variable, m.undefinedName]).toEqual(['undefined', 'nope', 'nope']);
     expect(err(() => renderText("{{ nope | mandatory('set nope') }}", {})).message).toContain('set nope');
     expect(r('{{ n | mandatory }}', { n: null })).toBe('');
     expect(r("{{ 'abc' | hash('sha256') }}")).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
