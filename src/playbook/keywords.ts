@@ -6,7 +6,7 @@ import { isMap, isSeq, type Node } from 'yaml';
 import { ParseError, type SourcePos } from '../core/errors.js';
 import { hasTemplate as isTemplate } from './template.js';
 import type { VarMap } from '../vars/files.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Cond, KeywordPositions, Keywords, LoopControl } from './types.js';
 import { describe, isNullNode, mapEntries, posOf, resolveNode, toJS, type Entry, type YFile } from './yaml.js';
 

@@ -15,7 +15,7 @@ import {
   BLOCK_KEYWORDS, err, HANDLER_KEYWORDS, IMPORT_PLAYBOOK_KEYWORDS, INCLUDE_KEYWORDS, INHERITABLE, parseKeyword,
   PLAY_KEYWORDS, ROLE_KEYWORDS, setKeyword, TASK_KEYWORDS, toBool, toConds, toInt, toTags, toVarMap, unknownKeyword,
 } from './keywords.js';
-import { closest, didYouMean } from './suggest.js';
+import { closest, didYouMean } from '../core/suggest.js';
 import type {
   Action, ApplyKeywords, Block, Cond, ImportRole, IncludeRole, IncludeTasks, IncludeVars, KeywordPositions, Keywords,
   LoadOptions, Play, Playbook, Role, RoleRef, Task, TaskNode, VarsFileRef, VarsPrompt,

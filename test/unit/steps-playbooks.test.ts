@@ -91,7 +91,8 @@ describe('preflight.yml', () => {
 
   it('runs checklist, common and ntp, in that order', () => {
     expect(pb.plays.map((p) => p.roles.map((r) => r.role.name))).toEqual([['checklist'], ['common'], ['ntp']]);
-    expect(pb.plays.every((p) => p.keywords.any_errors_fatal === true)).toBe(true);
+    // not any_errors_fatal: the gate protects later steps, healthy hosts finish, --resume runs the failed ones
+    expect(pb.plays.every((p) => p.keywords.any_errors_fatal === false)).toBe(true);
   });
 
   it('collects every checklist result in the summary', () => {

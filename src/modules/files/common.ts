@@ -8,6 +8,7 @@
  * Targets need GNU coreutils-compatible `stat -c`, `sha1sum`/`sha256sum`, `id`, `getent` — no Python.
  */
 import { createHash } from 'node:crypto';
+import { closest as closestWord } from '../../core/suggest.js';
 import type { Readable } from 'node:stream';
 import { floorModules } from '../../playbook/floor-modules.js';
 import type { Action, ArgProblem } from '../../playbook/types.js';
@@ -44,32 +45,7 @@ export interface ModuleDef {
   run(args: Record<string, unknown>, ctx: ModuleContext, r: Remote): Promise<ModuleResult>;
 }
 
-function suggest(word: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const n of names) {
-    const d = editDistance(word, n);
-    if (d < bestD) {
-      bestD = d;
-      best = n;
-    }
-  }
-  return best;
-}
 
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
 
 function unknownArgs(name: string, params: readonly string[], keys: string[]): { key: string; message: string; hint: string }[] {
   const out = [];
@@ -868,4 +844,9 @@ export function baseName(p: string): string {
 export function joinPath(a: string, b: string): string {
   if (b.startsWith('/')) return b;
   return a.endsWith('/') ? a + b : `${a}/${b}`;
+}
+
+/** The argument name closest to a misspelt one (for 'did you mean'). */
+function suggest(word: string, names: readonly string[]): string | undefined {
+  return closestWord(word, names)?.match;
 }

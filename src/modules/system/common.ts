@@ -13,6 +13,7 @@
  * `ctx.trace` themselves (that would record each command twice).
  */
 import { floorModules } from '../../playbook/floor-modules.js';
+import { closest as closestWord } from '../../core/suggest.js';
 import type { Action, ArgProblem } from '../../playbook/types.js';
 import { TransportError } from '../../transport/errors.js';
 import type { ExecOptions, ExecResult } from '../../transport/types.js';
@@ -56,32 +57,7 @@ function allNames(spec: ArgSpec): string[] {
   return out;
 }
 
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
 
-function closest(word: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const n of names) {
-    const d = editDistance(word, n);
-    if (d < bestD) {
-      bestD = d;
-      best = n;
-    }
-  }
-  return best;
-}
 
 function unsupported(module: string, spec: ArgSpec, keys: readonly string[]): ArgProblem[] {
   const names = allNames(spec);
@@ -544,4 +520,9 @@ export function globQuote(pattern: string): string {
 /** A unique marker for output parsing. */
 export function marker(tag: string): string {
   return `@@BURROW-${tag}-${Math.random().toString(36).slice(2, 10)}@@`;
+}
+
+/** The argument name closest to a misspelt one (for 'did you mean'). */
+function closest(word: string, names: readonly string[]): string | undefined {
+  return closestWord(word, names)?.match;
 }
