@@ -38,19 +38,10 @@ export interface SourceFlagValues {
 
 /** Config + secrets for a vault command. Heavy modules load here, not at CLI start-up. */
 export async function setup(flags: SourceFlagValues, opts: { newPassword?: boolean } = {}): Promise<{ config: RunConfig; secrets: VaultSecrets }> {
-  const { loadRunConfig } = await import('../../config/config.js');
   const { setVaultDebug } = await import('../../vault/log.js');
-  const { VaultSecrets } = await import('../../vault/secrets.js');
+  const { configAndSecrets } = await import('../../app/secrets.js');
   if (flags.debug) setVaultDebug(true);
-  const config = loadRunConfig({ configPath: flags.config });
-  const secrets = await VaultSecrets.load({
-    config,
-    vaultIds: flags['vault-id'],
-    passwordFiles: flags['vault-password-file'],
-    askVaultPass: flags['ask-vault-pass'],
-    newPassword: opts.newPassword,
-  });
-  return { config, secrets };
+  return configAndSecrets(flags, opts);
 }
 
 /** Write to stdout and wait until it is flushed (large outputs into a pipe). */
