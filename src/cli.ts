@@ -6,4 +6,9 @@
 import module from 'node:module';
 
 module.enableCompileCache?.();
-await import('./main.js');
+// A reader that stops early (`./run inventory --list | head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+void import('./main.js');
