@@ -170,7 +170,8 @@ export const unarchiveModule = defineModule({
       if (differs.length) {
         // owner/group/mode of the new files first (in the temp tree), then copy over dest preserving them
         const fix: string[] = [];
-        if (ids.uid !== undefined || ids.gid !== undefined) fix.push(`chown -R -h ${ids.uid ?? ''}${ids.gid !== undefined ? `:${ids.gid}` : ''} -- .`);
+        // the members only: dest itself keeps its owner and mode, as in Ansible
+        if (ids.uid !== undefined || ids.gid !== undefined) fix.push(`find . -mindepth 1 -exec chown -h ${ids.uid ?? ''}${ids.gid !== undefined ? `:${ids.gid}` : ''} -- {} +`);
         if (want.mode !== undefined) {
           for (const [p, s] of srcE) {
             if (s.type === 'l') continue;
@@ -179,10 +180,11 @@ export const unarchiveModule = defineModule({
           }
         }
         const body = fix.length ? `cd ${shq(out)} && ${fix.join(' && ')} && ` : '';
-        const script = `${body}cp -a -- ${shq(out)}/. ${shq(dest)}/`;
+        // copy the members, not `out/.` (cp -a would give dest the temp dir's owner, mode and times)
+        const script = `${body}cd ${shq(out)} && find . -mindepth 1 -maxdepth 1 -exec cp -a -t ${shq(dest)} -- {} +`;
         if (script.length > 100_000) {
           // many per-file chmods: apply them in batches through xargs
-          await r.shOk(`cd ${shq(out)} && cp -a -- . ${shq(dest)}/`, `could not copy the extracted files into ${dest}`);
+          await r.shOk(`cd ${shq(out)} && find . -mindepth 1 -maxdepth 1 -exec cp -a -t ${shq(dest)} -- {} +`, `could not copy the extracted files into ${dest}`);
           if (want.mode !== undefined) {
             const byMode = new Map<string, string[]>();
             for (const [p, s] of srcE) {
