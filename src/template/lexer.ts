@@ -210,7 +210,9 @@ const KEYWORDS = new Set([
   'False', 'None', 'set', 'endset', 'raw', 'endraw', 'block', 'endblock', 'macro', 'endmacro', 'call', 'endcall',
   'filter', 'endfilter', 'with', 'endwith', 'recursive', 'loop', 'range', 'dict', 'namespace', 'lipsum', 'cycler',
   'joiner', 'super', 'self', 'varargs', 'kwargs', 'caller', 'include', 'import', 'from', 'as', 'extends',
-  'ignore', 'missing', 'context', 'without', 'do', 'break', 'continue', 'lookup', 'query', 'q', 'omit',
+  'do', 'break', 'continue', 'lookup', 'query', 'q', 'omit',
+  // Not listed: `ignore`, `missing`, `context`, `without` are keywords only inside include/import tags and are
+  // ordinary variable names everywhere else (`register: missing` … `{{ missing.rc }}`).
 ]);
 
 /**

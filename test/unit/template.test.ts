@@ -363,3 +363,9 @@ describe('whitespace control at the very start of a template', () => {
     expect(renderText('{{ x }}', { x: 'hello' })).toBe('hello');
   });
 });
+
+describe('variable names that are Jinja keywords only inside include/import', () => {
+  it('finds missing, context, ignore and without as the variables they are elsewhere', () => {
+    expect([...templateNames('{{ missing.rc }} {{ context }} {% if without or ignore %}x{% endif %}')].sort()).toEqual(['context', 'ignore', 'missing', 'without']);
+  });
+});
